@@ -1,0 +1,54 @@
+//! s390x: `svc 0` takes the number in r1 and arguments in r2..r7; the result
+//! comes back in r2.
+
+use core::arch::{asm, naked_asm};
+
+/// The ELF entry point: r15 points at argc. The ABI wants a 160-byte
+/// register save area below the stack pointer of every caller, with a zero
+/// back chain to end stack walks.
+#[unsafe(naked)]
+#[unsafe(no_mangle)]
+unsafe extern "C" fn _start() -> ! {
+    naked_asm!(
+        "lgr %r2, %r15",
+        "aghi %r15, -160",
+        "xc 0(8,%r15), 0(%r15)",
+        "brasl %r14, {start}",
+        "j .",
+        start = sym super::start,
+    )
+}
+
+pub unsafe fn syscall0(nr: u32) -> isize {
+    let ret;
+    // SAFETY: the caller passes a system call that touches no Rust memory.
+    unsafe { asm!("svc 0", in("r1") nr, lateout("r2") ret, options(nostack, preserves_flags)) };
+    ret
+}
+
+pub unsafe fn syscall1(nr: u32, a0: usize) -> isize {
+    let ret;
+    // SAFETY: the caller vouches for what `a0` points to, if anything.
+    unsafe { asm!("svc 0", in("r1") nr, inlateout("r2") a0 => ret, options(nostack, preserves_flags)) };
+    ret
+}
+
+pub unsafe fn syscall3(nr: u32, a0: usize, a1: usize, a2: usize) -> isize {
+    let ret;
+    // SAFETY: the caller vouches for what the arguments point to.
+    unsafe {
+        asm!("svc 0", in("r1") nr, inlateout("r2") a0 => ret, in("r3") a1, in("r4") a2,
+             options(nostack, preserves_flags));
+    }
+    ret
+}
+
+pub unsafe fn syscall4(nr: u32, a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
+    let ret;
+    // SAFETY: the caller vouches for what the arguments point to.
+    unsafe {
+        asm!("svc 0", in("r1") nr, inlateout("r2") a0 => ret, in("r3") a1, in("r4") a2, in("r5") a3,
+             options(nostack, preserves_flags));
+    }
+    ret
+}
