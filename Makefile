@@ -25,7 +25,7 @@ SYSROOT  := $(shell rustc --print sysroot 2>/dev/null)
 OBJCOPY  := LD_LIBRARY_PATH=$(SYSROOT)/lib $(SYSROOT)/lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-objcopy
 BINARIES := $(foreach a,$(ARCHES),bin/pause-linux-$(a))
 
-.PHONY: help build size run test test-unit test-cross lint image deps clean
+.PHONY: help build size run test test-unit test-cross lint image deps clean FORCE
 
 help: ## list the targets
 	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -49,3 +49,55 @@ size: ## check every binary against its byte budget
 	done; exit $$fail
 
 FORCE:
+
+HOST_ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+IMAGE     ?= pause:$(VERSION)
+REVISION  := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+SOURCE    ?= $(shell git remote get-url origin 2>/dev/null || echo unknown)
+
+deps: ## install the Debian packages and Rust targets the build and tests need
+	@command -v qemu-aarch64-static >/dev/null && command -v strace >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    qemu-user-static strace busybox-static >/dev/null; }
+	@rustup show active-toolchain >/dev/null  # installs the targets rust-toolchain.toml lists
+
+image: bin/pause-linux-$(HOST_ARCH) ## build the image for this machine with the local Docker (starts dockerd if needed)
+	tests/scripts/dockerd.sh
+	docker build -q --build-arg TARGETARCH=$(HOST_ARCH) --build-arg VERSION=$(VERSION) \
+	  --build-arg REVISION=$(REVISION) --build-arg SOURCE=$(SOURCE) -t $(IMAGE) .
+
+run: deps bin/pause-linux-$(HOST_ARCH) ## start pause: in Docker, or as PID 1 of a new PID namespace without Docker
+	@if tests/scripts/dockerd.sh; then \
+	  $(MAKE) --no-print-directory image && \
+	  echo "docker run --rm --name pause $(IMAGE)   (Ctrl-C or 'docker stop pause' ends it)" && \
+	  docker run --rm --init=false --name pause $(IMAGE); \
+	else \
+	  echo "no Docker here: running bin/pause-linux-$(HOST_ARCH) as PID 1 of a new PID namespace (Ctrl-C ends it)"; \
+	  unshare --pid --fork --kill-child bin/pause-linux-$(HOST_ARCH); \
+	fi
+
+lint: ## cargo fmt --check and clippy -D warnings
+	cargo fmt --all --check
+	cargo clippy -q --locked --all-targets -- -D warnings
+	cargo clippy -q --locked -p pause --bin pause --target aarch64-unknown-linux-gnu -- -D warnings
+
+test-unit: deps build ## behavioural tests of the native binary (needs root, or user namespaces)
+	PAUSE_BIN=$(CURDIR)/bin/pause-linux-$(HOST_ARCH) cargo test -q --locked -p pause
+
+CROSS_ARCHES := $(filter-out $(HOST_ARCH),$(ARCHES))
+test-cross: $(foreach a,$(CROSS_ARCHES),test-arch-$(a)) ## the same behavioural tests for every other architecture, under qemu-user
+
+test-arch-%: deps build
+	@echo "== $* under $(qemu_$*)"
+	PAUSE_BIN=$(CURDIR)/bin/pause-linux-$* PAUSE_RUNNER=$$(command -v $(qemu_$*)) \
+	  cargo test -q --locked -p pause --test behaviour
+
+# Each test suite beyond the binary's own keeps its targets in a fragment
+# beside its code; they define e2e-*, stress, bench and their deps-* targets.
+-include $(sort $(wildcard tests/*.mk tests/*/*.mk))
+
+test: lint test-unit test-cross $(TEST_EXTRA) ## everything CI runs: lint, behaviour on all arches, and the suites below
+
+clean: ## remove build output
+	cargo clean
+	rm -rf bin

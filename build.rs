@@ -3,7 +3,8 @@
 //! fixtures are linked normally.
 
 fn main() {
-    let script = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("link.ld");
+    let script =
+        std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("link.ld");
     println!("cargo:rerun-if-changed={}", script.display());
     println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
 

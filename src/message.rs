@@ -8,15 +8,21 @@ use linux_raw_sys::general::SIGINT;
 
 #[inline(always)]
 pub fn version() -> ! {
-    sys::write(STDOUT, concat!("pause ", env!("CARGO_PKG_VERSION"), "\n").as_bytes());
+    sys::write(
+        STDOUT,
+        concat!("pause ", env!("CARGO_PKG_VERSION"), "\n").as_bytes(),
+    );
     sys::exit(0)
 }
 
 #[inline(always)]
 pub fn usage() -> ! {
-    sys::write(STDOUT, b"Usage: pause [-v|--version|-h|--help]
+    sys::write(
+        STDOUT,
+        b"Usage: pause [-v|--version|-h|--help]
 Holds a pod's namespaces and reaps zombies until SIGINT or SIGTERM.
-");
+",
+    );
     sys::exit(0)
 }
 
@@ -24,14 +30,14 @@ pub fn unknown_argument(arg: &[u8]) {
     sys::write_line(STDERR, &[b"pause: ignoring argument: ", arg, b"\n"]);
 }
 
-#[inline(always)]
 /// Upstream's exact wording: operators' tooling looks for it.
+#[inline(always)]
 pub fn not_first_process() {
     sys::write(STDERR, b"Warning: pause should be the first process\n");
 }
 
-#[inline(always)]
 /// Upstream's exact line (with `strsignal`'s names); log pipelines match it.
+#[inline(always)]
 pub fn shutting_down(signal: u32) -> ! {
     let line: &[u8] = if signal == SIGINT {
         b"Shutting down, got signal: Interrupt\n"
@@ -42,8 +48,7 @@ pub fn shutting_down(signal: u32) -> ! {
     sys::exit(0)
 }
 
-/// `line` names the system call that failed; the exit code tells them apart
-/// too (see the README).
+/// `line` names the system call that failed; each has its own exit code.
 pub fn failed(line: &[u8], exit_code: u8) -> ! {
     sys::write(STDERR, line);
     sys::exit(exit_code)

@@ -72,7 +72,13 @@ pub fn block_all_signals() -> Result<(), Errno> {
     let set = ALL_SIGNALS;
     // SAFETY: the kernel reads SIGSET_SIZE bytes from `set` and writes nothing.
     check(unsafe {
-        syscall4(__NR_rt_sigprocmask, SIG_BLOCK as usize, &set as *const u64 as usize, 0, SIGSET_SIZE)
+        syscall4(
+            __NR_rt_sigprocmask,
+            SIG_BLOCK as usize,
+            &set as *const u64 as usize,
+            0,
+            SIGSET_SIZE,
+        )
     })
     .map(drop)
 }
@@ -84,7 +90,13 @@ pub fn wait_for_signal() -> Result<u32, Errno> {
     loop {
         // SAFETY: the kernel reads `set`; no siginfo and no timeout are passed.
         let ret = unsafe {
-            syscall4(__NR_rt_sigtimedwait, &set as *const u64 as usize, 0, 0, SIGSET_SIZE)
+            syscall4(
+                __NR_rt_sigtimedwait,
+                &set as *const u64 as usize,
+                0,
+                0,
+                SIGSET_SIZE,
+            )
         };
         match check(ret) {
             // Interrupted by a stop/continue or a debugger: nothing was taken.

@@ -26,7 +26,9 @@ pub unsafe fn syscall0(nr: u32) -> isize {
 pub unsafe fn syscall1(nr: u32, a0: usize) -> isize {
     let ret;
     // SAFETY: the caller vouches for what `a0` points to, if anything.
-    unsafe { asm!("ecall", in("a7") nr, inlateout("a0") a0 => ret, options(nostack, preserves_flags)) };
+    unsafe {
+        asm!("ecall", in("a7") nr, inlateout("a0") a0 => ret, options(nostack, preserves_flags))
+    };
     ret
 }
 

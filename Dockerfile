@@ -1,0 +1,18 @@
+# The pause image: one static file, nothing else. Build the binaries first
+# (`make build`); `make image` builds this for the local Docker, and
+# `docker buildx build --platform linux/arm64,...` picks each architecture's
+# binary through TARGETARCH.
+FROM scratch
+ARG TARGETARCH=amd64
+ARG VERSION=dev
+ARG REVISION=unknown
+ARG SOURCE=unknown
+LABEL org.opencontainers.image.title="pause" \
+      org.opencontainers.image.description="Pod sandbox (pause) container: holds a pod's namespaces, reaps its zombies, exits 0 on SIGINT/SIGTERM" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.licenses="Apache-2.0"
+COPY bin/pause-linux-${TARGETARCH} /pause
+USER 65535:65535
+ENTRYPOINT ["/pause"]
