@@ -24,6 +24,7 @@ const EXIT_CHDIR: u8 = 2;
 /// Upstream's code for "the wait loop ended", which it can only do on a kernel error.
 const EXIT_SIGNAL_WAIT: u8 = 42;
 
+#[inline(always)]
 fn main(args: Args) -> ! {
     // First of all, so that no signal can end pause from here on. This also
     // makes writes to a closed pipe fail with EPIPE instead of killing us.
@@ -35,7 +36,7 @@ fn main(args: Args) -> ! {
         Some(Flag::Version) => message::version(),
         Some(Flag::Help) => message::usage(),
         // A sandbox must never die over its command line: warn and go on.
-        None => args.for_each(message::unknown_argument),
+        None => args.clone().for_each(message::unknown_argument),
     }
 
     // Do not pin whatever directory the runtime started us in.
@@ -50,6 +51,17 @@ fn main(args: Args) -> ! {
         message::not_first_process();
     }
 
+    arch::continue_on_strings_page(args, idle)
+}
+
+/// The rest of pause's life, on one page of stack.
+extern "C" fn idle(strings_page: usize) -> ! {
+    if strings_page != 0 {
+        // The old stack below the strings: 64 KiB covers the argv/auxv tables
+        // and the kernel's random gap of up to 8 KiB with room to spare.
+        const OLD_STACK: usize = 64 * 1024;
+        sys::release_memory(strings_page - OLD_STACK, OLD_STACK);
+    }
     loop {
         match sys::wait_for_signal() {
             // One SIGCHLD may stand for many children, or for none (a spoofed one).

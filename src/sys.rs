@@ -4,8 +4,8 @@
 use crate::arch::{syscall0, syscall1, syscall3, syscall4};
 use linux_raw_sys::errno::EINTR;
 use linux_raw_sys::general::{
-    __NR_chdir, __NR_close_range, __NR_exit_group, __NR_getpid, __NR_rt_sigprocmask,
-    __NR_rt_sigtimedwait, __NR_wait4, __NR_writev, SIG_BLOCK, WNOHANG, iovec,
+    __NR_chdir, __NR_close_range, __NR_exit_group, __NR_getpid, __NR_madvise, __NR_rt_sigprocmask,
+    __NR_rt_sigtimedwait, __NR_wait4, __NR_writev, MADV_DONTNEED, SIG_BLOCK, WNOHANG, iovec,
 };
 
 /// The kernel's signal set: one bit per signal, 64 signals on every
@@ -59,6 +59,13 @@ pub fn chdir_root() -> Result<(), Errno> {
 pub fn close_from(first: u32) -> Result<(), Errno> {
     // SAFETY: touches no memory.
     check(unsafe { syscall3(__NR_close_range, first as usize, u32::MAX as usize, 0) }).map(drop)
+}
+
+/// Gives the pages in `[start, start + len)` back to the kernel; they read as
+/// zeros if touched again. Best effort: an unmapped hole is not an error.
+pub fn release_memory(start: usize, len: usize) {
+    // SAFETY: callers pass memory that nothing reads or writes any more.
+    let _ = unsafe { syscall3(__NR_madvise, start, len, MADV_DONTNEED as usize) };
 }
 
 pub fn getpid() -> usize {

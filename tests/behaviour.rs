@@ -243,6 +243,31 @@ fn starts_in_root_directory_without_inherited_descriptors() {
 }
 
 #[test]
+fn command_line_stays_readable_while_idle() {
+    // pause moves its stack next to the command-line strings and gives the
+    // rest back; `ps` and the runtimes still read the strings from /proc.
+    let args: [&[u8]; 2] = [b"--pod=web", b"x"];
+    let Some(pause) = Pause::start(As::Pid1, Stdio::Captured, &args) else {
+        return;
+    };
+    pause.wait_ready();
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", pause.pid)).unwrap();
+    let mut expected = Vec::new();
+    if let Some(r) = common::runner() {
+        expected.extend_from_slice(r.as_os_str().as_encoded_bytes());
+        expected.push(0);
+    }
+    expected.extend_from_slice(common::pause_bin().as_os_str().as_encoded_bytes());
+    expected.extend_from_slice(b"\0--pod=web\0x\0");
+    assert_eq!(
+        String::from_utf8_lossy(&cmdline),
+        String::from_utf8_lossy(&expected)
+    );
+    pause.signal(Signal::SIGTERM);
+    assert_eq!(pause.wait_exit().code, Some(0));
+}
+
+#[test]
 fn process_name_is_pause_and_it_has_no_signal_handlers() {
     if common::emulated() {
         return; // under qemu the process is named after qemu

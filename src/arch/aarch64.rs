@@ -16,6 +16,25 @@ unsafe extern "C" fn _start() -> ! {
     )
 }
 
+/// Calls `then(arg)` on a new stack whose top is `top` (16-byte aligned).
+///
+/// # Safety
+/// `[top - 2 KiB, top)` must be mapped, writable and unused.
+#[unsafe(naked)]
+pub unsafe extern "C" fn switch_stack(
+    top: usize,
+    arg: usize,
+    then: extern "C" fn(usize) -> !,
+) -> ! {
+    naked_asm!(
+        "mov sp, x0",
+        "mov x0, x1",
+        "mov x29, xzr",
+        "blr x2",
+        "udf #0",
+    )
+}
+
 pub unsafe fn syscall0(nr: u32) -> isize {
     let ret;
     // SAFETY: the caller passes a system call that touches no Rust memory.

@@ -1,7 +1,7 @@
-//! The only `unsafe` in pause: the process entry point and the raw system-call
-//! instruction for each architecture, plus reading argv off the initial stack.
-//! Everything above this module sees a safe API: `syscall!`-free functions in
-//! `sys` and the `Args` iterator below.
+//! The only `unsafe` in pause but the system calls' own: the process entry
+//! point, the system-call instruction and a stack switch for each
+//! architecture, plus reading argv off the initial stack. Above this module
+//! there is a safe API: the `Args` iterator and `continue_on_strings_page`.
 
 #[cfg_attr(target_arch = "x86_64", path = "x86_64.rs")]
 #[cfg_attr(target_arch = "aarch64", path = "aarch64.rs")]
@@ -13,12 +13,18 @@ mod imp;
 
 pub use imp::{syscall0, syscall1, syscall3, syscall4};
 
+/// Size of the smallest page on every architecture pause supports.
+pub const PAGE: usize = 4096;
+
 /// The command line as the kernel laid it on the initial stack:
 /// `argc`, then `argc` pointers to NUL-terminated strings.
 #[derive(Clone)]
 pub struct Args {
     next: *const *const u8,
     end: *const *const u8,
+    /// argv[0]: the kernel copies the strings (argv, then envp, then the
+    /// file name) to the top of the stack, so this is the lowest of them.
+    strings: *const u8,
 }
 
 impl Iterator for Args {
@@ -59,7 +65,34 @@ unsafe extern "C" fn start(sp: *const usize) -> ! {
             // argv[0] is our own name, not an argument (and may be absent).
             next: argv.add(argc.min(1)),
             end: argv.add(argc),
+            strings: if argc > 0 { *argv } else { core::ptr::null() },
         }
     };
     crate::main(args)
+}
+
+/// Moves the stack into the free part of the page that holds the command-line
+/// strings and continues in `then(strings_page)`: everything below that page
+/// (the argv and auxv tables, the kernel's random gap, the frames of start-up)
+/// is then unused and can be given back, so that pause idles on one page of
+/// stack. The strings themselves stay: /proc/PID/cmdline reads them.
+///
+/// When that page has too little room (a huge command line), `then(0)` runs
+/// on the current stack instead.
+#[inline(always)]
+pub fn continue_on_strings_page(args: Args, then: extern "C" fn(usize) -> !) -> ! {
+    /// Deepest stack pause uses from here on, with a wide margin (s390x frames
+    /// carry a 160-byte save area; ppc64 leaf functions a 288-byte red zone).
+    const ROOM: usize = 2048;
+    let strings = args.strings as usize;
+    let page = strings & !(PAGE - 1);
+    let top = (strings & !15).wrapping_sub(16);
+    if strings == 0 || top < page + ROOM {
+        then(0)
+    }
+    // SAFETY: [page, top) is in the stack mapping and resident (it shares a
+    // page with the strings). What it holds, if anything, is the end of the
+    // argv/auxv tables below the strings, which nothing reads any more:
+    // `args`, the only reader, is consumed here.
+    unsafe { imp::switch_stack(top, page, then) }
 }

@@ -50,6 +50,28 @@ macro_rules! sc {
     }};
 }
 
+/// Calls `then(arg)` on a new stack whose top is `top` (16-byte aligned).
+///
+/// # Safety
+/// `[top - 2 KiB, top)` must be mapped, writable and unused.
+#[unsafe(naked)]
+pub unsafe extern "C" fn switch_stack(
+    top: usize,
+    arg: usize,
+    then: extern "C" fn(usize) -> !,
+) -> ! {
+    naked_asm!(
+        "mr 1, 3",
+        "li 0, 0",
+        "stdu 0, -32(1)",
+        "mr 3, 4",
+        "mr 12, 5",
+        "mtctr 5",
+        "bctrl",
+        "trap",
+    )
+}
+
 pub unsafe fn syscall0(nr: u32) -> isize {
     sc!(nr, 0usize; "r4", "r5", "r6", "r7", "r8")
 }

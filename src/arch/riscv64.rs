@@ -16,6 +16,19 @@ unsafe extern "C" fn _start() -> ! {
     )
 }
 
+/// Calls `then(arg)` on a new stack whose top is `top` (16-byte aligned).
+///
+/// # Safety
+/// `[top - 2 KiB, top)` must be mapped, writable and unused.
+#[unsafe(naked)]
+pub unsafe extern "C" fn switch_stack(
+    top: usize,
+    arg: usize,
+    then: extern "C" fn(usize) -> !,
+) -> ! {
+    naked_asm!("mv sp, a0", "mv a0, a1", "jalr a2", "unimp",)
+}
+
 pub unsafe fn syscall0(nr: u32) -> isize {
     let ret;
     // SAFETY: the caller passes a system call that touches no Rust memory.

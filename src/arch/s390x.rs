@@ -19,6 +19,26 @@ unsafe extern "C" fn _start() -> ! {
     )
 }
 
+/// Calls `then(arg)` on a new stack whose top is `top` (16-byte aligned).
+///
+/// # Safety
+/// `[top - 2 KiB, top)` must be mapped, writable and unused.
+#[unsafe(naked)]
+pub unsafe extern "C" fn switch_stack(
+    top: usize,
+    arg: usize,
+    then: extern "C" fn(usize) -> !,
+) -> ! {
+    naked_asm!(
+        "lgr %r15, %r2",
+        "aghi %r15, -160",
+        "xc 0(8,%r15), 0(%r15)",
+        "lgr %r2, %r3",
+        "basr %r14, %r4",
+        "j .",
+    )
+}
+
 pub unsafe fn syscall0(nr: u32) -> isize {
     let ret;
     // SAFETY: the caller passes a system call that touches no Rust memory.
