@@ -1,6 +1,6 @@
 //! AArch64: `svc 0` takes the number in x8 and arguments in x0..x5.
 
-use core::arch::{asm, naked_asm};
+use core::arch::naked_asm;
 
 /// The ELF entry point: sp points at argc and is 16-byte aligned.
 #[unsafe(naked)]
@@ -35,38 +35,4 @@ pub unsafe extern "C" fn switch_stack(
     )
 }
 
-pub unsafe fn syscall0(nr: u32) -> isize {
-    let ret;
-    // SAFETY: the caller passes a system call that touches no Rust memory.
-    unsafe { asm!("svc 0", in("x8") nr, lateout("x0") ret, options(nostack, preserves_flags)) };
-    ret
-}
-
-pub unsafe fn syscall1(nr: u32, a0: usize) -> isize {
-    let ret;
-    // SAFETY: the caller vouches for what `a0` points to, if anything.
-    unsafe {
-        asm!("svc 0", in("x8") nr, inlateout("x0") a0 => ret, options(nostack, preserves_flags))
-    };
-    ret
-}
-
-pub unsafe fn syscall3(nr: u32, a0: usize, a1: usize, a2: usize) -> isize {
-    let ret;
-    // SAFETY: the caller vouches for what the arguments point to.
-    unsafe {
-        asm!("svc 0", in("x8") nr, inlateout("x0") a0 => ret, in("x1") a1, in("x2") a2,
-             options(nostack, preserves_flags));
-    }
-    ret
-}
-
-pub unsafe fn syscall4(nr: u32, a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
-    let ret;
-    // SAFETY: the caller vouches for what the arguments point to.
-    unsafe {
-        asm!("svc 0", in("x8") nr, inlateout("x0") a0 => ret, in("x1") a1, in("x2") a2, in("x3") a3,
-             options(nostack, preserves_flags));
-    }
-    ret
-}
+syscalls!("svc 0", nr: "x8", ret: "x0", args: ["x0", "x1", "x2", "x3"]);

@@ -3,6 +3,59 @@
 //! architecture, plus reading argv off the initial stack. Above this module
 //! there is a safe API: the `Args` iterator and `continue_on_strings_page`.
 
+/// Defines `syscall0` to `syscall4` (as needed) for an architecture whose
+/// system-call instruction takes the number in register `nr`, the arguments
+/// in `args` and returns in `ret` (a negated errno on failure); `clobbers`
+/// are the registers the instruction itself destroys. The number is passed
+/// as a full register: some kernels compare all of it. (ppc64 reports errors
+/// differently and clobbers its argument registers: it has its own.)
+#[cfg(not(target_arch = "powerpc64"))]
+macro_rules! syscalls {
+    ($insn:literal, nr: $nr:tt, ret: $ret:tt, args: [$a0:tt, $a1:tt, $a2:tt, $a3:tt]
+     $(, clobbers: [$($c:tt),*])?) => {
+        pub unsafe fn syscall0(nr: u32) -> isize {
+            let ret;
+            // SAFETY: the caller passes a system call that touches no Rust memory.
+            unsafe {
+                core::arch::asm!($insn, in($nr) nr as usize, lateout($ret) ret,
+                    $($(lateout($c) _,)*)? options(nostack, preserves_flags));
+            }
+            ret
+        }
+
+        pub unsafe fn syscall1(nr: u32, a0: usize) -> isize {
+            let ret;
+            // SAFETY: the caller vouches for what `a0` points to, if anything.
+            unsafe {
+                core::arch::asm!($insn, in($nr) nr as usize, in($a0) a0, lateout($ret) ret,
+                    $($(lateout($c) _,)*)? options(nostack, preserves_flags));
+            }
+            ret
+        }
+
+        pub unsafe fn syscall3(nr: u32, a0: usize, a1: usize, a2: usize) -> isize {
+            let ret;
+            // SAFETY: the caller vouches for what the arguments point to.
+            unsafe {
+                core::arch::asm!($insn, in($nr) nr as usize, in($a0) a0, in($a1) a1, in($a2) a2,
+                    lateout($ret) ret, $($(lateout($c) _,)*)? options(nostack, preserves_flags));
+            }
+            ret
+        }
+
+        pub unsafe fn syscall4(nr: u32, a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
+            let ret;
+            // SAFETY: the caller vouches for what the arguments point to.
+            unsafe {
+                core::arch::asm!($insn, in($nr) nr as usize, in($a0) a0, in($a1) a1, in($a2) a2,
+                    in($a3) a3, lateout($ret) ret, $($(lateout($c) _,)*)?
+                    options(nostack, preserves_flags));
+            }
+            ret
+        }
+    };
+}
+
 #[cfg_attr(target_arch = "x86_64", path = "x86_64.rs")]
 #[cfg_attr(target_arch = "aarch64", path = "aarch64.rs")]
 #[cfg_attr(target_arch = "arm", path = "arm.rs")]

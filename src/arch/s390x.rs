@@ -1,7 +1,7 @@
 //! s390x: `svc 0` takes the number in r1 and arguments in r2..r7; the result
 //! comes back in r2.
 
-use core::arch::{asm, naked_asm};
+use core::arch::naked_asm;
 
 /// The ELF entry point: r15 points at argc. The ABI wants a 160-byte
 /// register save area below the stack pointer of every caller, with a zero
@@ -39,38 +39,4 @@ pub unsafe extern "C" fn switch_stack(
     )
 }
 
-pub unsafe fn syscall0(nr: u32) -> isize {
-    let ret;
-    // SAFETY: the caller passes a system call that touches no Rust memory.
-    unsafe { asm!("svc 0", in("r1") nr, lateout("r2") ret, options(nostack, preserves_flags)) };
-    ret
-}
-
-pub unsafe fn syscall1(nr: u32, a0: usize) -> isize {
-    let ret;
-    // SAFETY: the caller vouches for what `a0` points to, if anything.
-    unsafe {
-        asm!("svc 0", in("r1") nr, inlateout("r2") a0 => ret, options(nostack, preserves_flags))
-    };
-    ret
-}
-
-pub unsafe fn syscall3(nr: u32, a0: usize, a1: usize, a2: usize) -> isize {
-    let ret;
-    // SAFETY: the caller vouches for what the arguments point to.
-    unsafe {
-        asm!("svc 0", in("r1") nr, inlateout("r2") a0 => ret, in("r3") a1, in("r4") a2,
-             options(nostack, preserves_flags));
-    }
-    ret
-}
-
-pub unsafe fn syscall4(nr: u32, a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
-    let ret;
-    // SAFETY: the caller vouches for what the arguments point to.
-    unsafe {
-        asm!("svc 0", in("r1") nr, inlateout("r2") a0 => ret, in("r3") a1, in("r4") a2, in("r5") a3,
-             options(nostack, preserves_flags));
-    }
-    ret
-}
+syscalls!("svc 0", nr: "r1", ret: "r2", args: ["r2", "r3", "r4", "r5"]);
