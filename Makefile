@@ -76,13 +76,13 @@ run: deps bin/pause-linux-$(HOST_ARCH) ## start pause: in Docker, or as PID 1 of
 	  unshare --pid --fork --kill-child bin/pause-linux-$(HOST_ARCH); \
 	fi
 
-lint: ## cargo fmt --check and clippy -D warnings
+lint: ## cargo fmt --check and clippy -D warnings, pause itself for every architecture
 	cargo fmt --all --check
-	cargo clippy -q --locked --all-targets -- -D warnings
-	cargo clippy -q --locked -p pause --bin pause --target aarch64-unknown-linux-gnu -- -D warnings
+	cargo clippy -q --locked --workspace --all-targets -- -D warnings
+	$(foreach a,$(ARCHES),cargo clippy -q --locked -p pause --bin pause --target $(target_$(a)) -- -D warnings && ) true
 
 test-unit: deps build ## behavioural tests of the native binary (needs root, or user namespaces)
-	PAUSE_BIN=$(CURDIR)/bin/pause-linux-$(HOST_ARCH) cargo test -q --locked -p pause
+	PAUSE_BIN=$(CURDIR)/bin/pause-linux-$(HOST_ARCH) cargo test -q --locked -p pause --test behaviour
 
 CROSS_ARCHES := $(filter-out $(HOST_ARCH),$(ARCHES))
 test-cross: $(foreach a,$(CROSS_ARCHES),test-arch-$(a)) ## the same behavioural tests for every other architecture, under qemu-user
