@@ -66,7 +66,7 @@ image: bin/pause-linux-$(HOST_ARCH) ## build the image for this machine with the
 	docker build -q --build-arg TARGETARCH=$(HOST_ARCH) --build-arg VERSION=$(VERSION) \
 	  --build-arg REVISION=$(REVISION) --build-arg SOURCE=$(SOURCE) -t $(IMAGE) .
 
-run: deps bin/pause-linux-$(HOST_ARCH) ## start pause: in Docker, or as PID 1 of a new PID namespace without Docker
+run: bin/pause-linux-$(HOST_ARCH) ## start pause: in Docker, or as PID 1 of a new PID namespace without Docker
 	@if tests/scripts/dockerd.sh; then \
 	  $(MAKE) --no-print-directory image && \
 	  echo "docker run --rm --name pause $(IMAGE)   (Ctrl-C or 'docker stop pause' ends it)" && \
