@@ -28,7 +28,7 @@ BINARIES := $(foreach a,$(ARCHES),bin/pause-linux-$(a))
 .PHONY: help build size run test test-unit test-cross lint image deps clean FORCE
 
 help: ## list the targets
-	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9][a-z0-9-]*:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 build: $(BINARIES) ## build bin/pause-linux-<arch> for every architecture
 	@$(MAKE) --no-print-directory size
