@@ -56,9 +56,9 @@ REVISION  := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 SOURCE    ?= $(shell git remote get-url origin 2>/dev/null || echo unknown)
 
 deps: ## install the Debian packages and Rust targets the build and tests need
-	@command -v qemu-aarch64-static >/dev/null && command -v strace >/dev/null || { \
+	@command -v qemu-aarch64-static >/dev/null && command -v strace >/dev/null && command -v protoc >/dev/null || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    qemu-user-static strace busybox-static >/dev/null; }
+	    qemu-user-static strace busybox-static protobuf-compiler >/dev/null; }
 	@rustup show active-toolchain >/dev/null  # installs the targets rust-toolchain.toml lists
 
 image: bin/pause-linux-$(HOST_ARCH) ## build the image for this machine with the local Docker (starts dockerd if needed)

@@ -1,1 +1,317 @@
+//! Packs static binaries into one OCI image index, written as an `oci-archive`
+//! (a tar of an OCI image layout: `oci-layout`, `index.json`, `blobs/sha256/*`).
+//!
+//! Every byte is a function of the inputs: file contents, the options and one
+//! timestamp (the commit's, `SOURCE_DATE_EPOCH`). Nothing is read from the
+//! build machine: no file modes, owners, times, host names or paths.
+//!
+//! Layout of the archive:
+//! - `index.json` names one image index (annotation `org.opencontainers.image.ref.name`
+//!   = the tag, `io.containerd.image.name` = the full reference for `ctr import`);
+//! - that image index lists one image manifest per platform;
+//! - each manifest has one config and one gzip layer holding only the binary.
 
+use flate2::{Compression, GzBuilder};
+use oci_spec::image::{
+    Arch, ConfigBuilder, Descriptor, DescriptorBuilder, HistoryBuilder, ImageConfigurationBuilder,
+    ImageIndexBuilder, ImageManifestBuilder, MediaType, Os, PlatformBuilder, RootFsBuilder,
+    SCHEMA_VERSION,
+};
+use serde_json::{Map, Value};
+use sha2::{Digest as _, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// The annotation containerd's `ctr images import` names an image by.
+pub const CONTAINERD_IMAGE_NAME: &str = "io.containerd.image.name";
+/// The OCI annotation a layout's `index.json` tags an image with.
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+/// One architecture's binary.
+#[derive(Clone, Debug)]
+pub struct Input {
+    /// Kubernetes/Go architecture name (`amd64`, `arm64`, `arm`, `ppc64le`, `s390x`,
+    /// `riscv64`), optionally with a variant (`arm/v7`). Plain `arm` means `arm/v7`.
+    pub arch: String,
+    /// The file's contents.
+    pub binary: Vec<u8>,
+    /// A name for the image history (`created_by`), e.g. `pause-linux-amd64`.
+    pub source_name: String,
+}
+
+/// What every image of the index shares.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Seconds since the epoch for every timestamp (tar entries, `created`).
+    pub epoch: i64,
+    /// Absolute path of the binary in the image, e.g. `/pause`.
+    pub path: String,
+    /// Entrypoint, e.g. `["/pause"]`.
+    pub entrypoint: Vec<String>,
+    /// Config `User`, e.g. `65535:65535`.
+    pub user: String,
+    /// Config labels, also set as annotations on the image index.
+    pub labels: BTreeMap<String, String>,
+    /// Repository, e.g. `docker.io/library/pause`.
+    pub name: String,
+    /// Tag, e.g. `0.1.0`.
+    pub tag: String,
+}
+
+/// One platform's image in the built index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Image {
+    /// `linux/amd64`, `linux/arm/v7`, ...
+    pub platform: String,
+    pub manifest_digest: String,
+    pub config_digest: String,
+    pub layer_digest: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Built {
+    /// The oci-archive's bytes.
+    pub archive: Vec<u8>,
+    /// Digest of the image index (what a registry would serve for the tag).
+    pub index_digest: String,
+    pub images: Vec<Image>,
+}
+
+/// Splits `arm/v7` into OCI architecture and variant; `arm` alone is v7 (what
+/// the project builds for 32-bit ARM).
+pub fn platform_of(arch: &str) -> Result<(String, Option<String>)> {
+    let (a, v) = match arch.split_once('/') {
+        Some((a, v)) => (a, Some(v.to_string())),
+        None => (arch, None),
+    };
+    let v = match (a, v) {
+        ("arm", None) => Some("v7".to_string()),
+        (_, v) => v,
+    };
+    match a {
+        "amd64" | "arm64" | "arm" | "ppc64le" | "s390x" | "riscv64" | "386" | "mips64le"
+        | "loong64" => Ok((a.to_string(), v)),
+        _ => Err(format!("unknown architecture {arch:?}").into()),
+    }
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    let d = Sha256::digest(data);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Serializes with object keys sorted at every level, whatever map type the
+/// value was built from, so the bytes never depend on hash order.
+pub fn canonical_json<T: serde::Serialize>(v: &T) -> Result<Vec<u8>> {
+    fn sort(v: Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut entries: Vec<(String, Value)> = m.into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                let mut out = Map::new();
+                for (k, v) in entries {
+                    out.insert(k, sort(v));
+                }
+                Value::Object(out)
+            }
+            Value::Array(a) => Value::Array(a.into_iter().map(sort).collect()),
+            v => v,
+        }
+    }
+    Ok(serde_json::to_vec(&sort(serde_json::to_value(v)?))?)
+}
+
+/// A regular file or directory header with fixed owner, time and mode.
+fn header(path: &str, size: u64, mode: u32, epoch: i64, dir: bool) -> Result<tar::Header> {
+    let mut h = tar::Header::new_ustar();
+    h.set_path(path)?;
+    h.set_size(size);
+    h.set_mode(mode);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(u64::try_from(epoch)?);
+    h.set_entry_type(if dir {
+        tar::EntryType::Directory
+    } else {
+        tar::EntryType::Regular
+    });
+    h.set_cksum();
+    Ok(h)
+}
+
+/// The layer: a tar holding only the binary (mode 0755, uid/gid 0), gzipped
+/// with a fixed header (no name, mtime 0, OS "unknown"). Returns (tar, gzip).
+fn layer(opts: &Options, binary: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
+    let path = opts.path.trim_start_matches('/');
+    if path.is_empty() || path.contains('/') {
+        return Err(format!("--path must be a file in /, got {:?}", opts.path).into());
+    }
+    let mut b = tar::Builder::new(Vec::new());
+    let h = header(path, binary.len() as u64, 0o755, opts.epoch, false)?;
+    b.append(&h, binary)?;
+    let tar = b.into_inner()?;
+    let mut gz = GzBuilder::new()
+        .mtime(0)
+        .operating_system(255)
+        .write(Vec::new(), Compression::best());
+    gz.write_all(&tar)?;
+    Ok((tar, gz.finish()?))
+}
+
+fn rfc3339(epoch: i64) -> Result<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp(epoch)?;
+    Ok(t.format(&time::format_description::well_known::Rfc3339)?)
+}
+
+struct Blobs(BTreeMap<String, Vec<u8>>);
+
+impl Blobs {
+    fn add(&mut self, media: MediaType, data: Vec<u8>) -> Result<Descriptor> {
+        let hex = sha256_hex(&data);
+        let digest = oci_spec::image::Digest::try_from(format!("sha256:{hex}"))?;
+        let d = Descriptor::new(media, data.len() as u64, digest);
+        self.0.insert(hex, data);
+        Ok(d)
+    }
+}
+
+/// Builds the archive in memory.
+pub fn build(opts: &Options, inputs: &[Input]) -> Result<Built> {
+    if inputs.is_empty() {
+        return Err("no binaries given".into());
+    }
+    let created = rfc3339(opts.epoch)?;
+    let labels: HashMap<String, String> = opts.labels.clone().into_iter().collect();
+    let mut blobs = Blobs(BTreeMap::new());
+    let mut manifests = Vec::new();
+    let mut images = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for input in inputs {
+        let (arch, variant) = platform_of(&input.arch)?;
+        let platform = match &variant {
+            Some(v) => format!("linux/{arch}/{v}"),
+            None => format!("linux/{arch}"),
+        };
+        if !seen.insert(platform.clone()) {
+            return Err(format!("platform {platform} given twice").into());
+        }
+        let (tar, gz) = layer(opts, &input.binary)?;
+        let diff_id = format!("sha256:{}", sha256_hex(&tar));
+        let layer = blobs.add(MediaType::ImageLayerGzip, gz)?;
+
+        let mut config = ImageConfigurationBuilder::default()
+            .created(created.clone())
+            .architecture(Arch::from(arch.as_str()))
+            .os(Os::Linux)
+            .config(
+                ConfigBuilder::default()
+                    .user(opts.user.clone())
+                    .entrypoint(opts.entrypoint.clone())
+                    .working_dir("/".to_string())
+                    .labels(labels.clone())
+                    .build()?,
+            )
+            .rootfs(
+                RootFsBuilder::default()
+                    .typ("layers")
+                    .diff_ids(vec![diff_id])
+                    .build()?,
+            )
+            .history(vec![
+                HistoryBuilder::default()
+                    .created(created.clone())
+                    .created_by(format!("pause-oci: {} as {}", input.source_name, opts.path))
+                    .build()?,
+            ])
+            .build()?;
+        if let Some(v) = &variant {
+            config.set_variant(Some(v.clone()));
+        }
+        let config = blobs.add(MediaType::ImageConfig, canonical_json(&config)?)?;
+
+        let manifest = ImageManifestBuilder::default()
+            .schema_version(SCHEMA_VERSION)
+            .media_type(MediaType::ImageManifest)
+            .config(config.clone())
+            .layers(vec![layer.clone()])
+            .build()?;
+        let mut desc = blobs.add(MediaType::ImageManifest, canonical_json(&manifest)?)?;
+        let mut p = PlatformBuilder::default()
+            .architecture(Arch::from(arch.as_str()))
+            .os(Os::Linux)
+            .build()?;
+        if let Some(v) = &variant {
+            p.set_variant(Some(v.clone()));
+        }
+        desc.set_platform(Some(p));
+        images.push(Image {
+            platform,
+            manifest_digest: desc.digest().to_string(),
+            config_digest: config.digest().to_string(),
+            layer_digest: layer.digest().to_string(),
+        });
+        manifests.push(desc);
+    }
+
+    let mut index_annotations = labels.clone();
+    index_annotations.insert("org.opencontainers.image.created".into(), created.clone());
+    let index = ImageIndexBuilder::default()
+        .schema_version(SCHEMA_VERSION)
+        .media_type(MediaType::ImageIndex)
+        .manifests(manifests)
+        .annotations(index_annotations)
+        .build()?;
+    let index_desc = blobs.add(MediaType::ImageIndex, canonical_json(&index)?)?;
+    let index_digest = index_desc.digest().to_string();
+
+    let top = ImageIndexBuilder::default()
+        .schema_version(SCHEMA_VERSION)
+        .media_type(MediaType::ImageIndex)
+        .manifests(vec![
+            DescriptorBuilder::default()
+                .media_type(MediaType::ImageIndex)
+                .digest(index_desc.digest().clone())
+                .size(index_desc.size())
+                .annotations(HashMap::from([
+                    (REF_NAME.to_string(), opts.tag.clone()),
+                    (
+                        CONTAINERD_IMAGE_NAME.to_string(),
+                        format!("{}:{}", opts.name, opts.tag),
+                    ),
+                ]))
+                .build()?,
+        ])
+        .build()?;
+    let top = canonical_json(&top)?;
+
+    // The archive: entries sorted by path, fixed owner/mode/time.
+    let mut files: BTreeMap<String, Option<Vec<u8>>> = BTreeMap::new();
+    files.insert("blobs/".into(), None);
+    files.insert("blobs/sha256/".into(), None);
+    for (hex, data) in blobs.0 {
+        files.insert(format!("blobs/sha256/{hex}"), Some(data));
+    }
+    files.insert("index.json".into(), Some(top));
+    files.insert(
+        "oci-layout".into(),
+        Some(br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()),
+    );
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, data) in &files {
+        match data {
+            None => b.append(&header(path, 0, 0o755, opts.epoch, true)?, std::io::empty())?,
+            Some(d) => b.append(
+                &header(path, d.len() as u64, 0o644, opts.epoch, false)?,
+                d.as_slice(),
+            )?,
+        }
+    }
+    Ok(Built {
+        archive: b.into_inner()?,
+        index_digest,
+        images,
+    })
+}

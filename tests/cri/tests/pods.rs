@@ -1,0 +1,266 @@
+//! pause as the pod sandbox of a real containerd (CRI plugin), driven through
+//! the CRI API as kubelet drives it: RunPodSandbox, CreateContainer,
+//! StartContainer, ExecSync, PodSandboxStatus, StopPodSandbox, RemovePodSandbox.
+//!
+//! Needs root, containerd, runc, ctr and the CNI plugins (`make deps-cri`) and
+//! the project's archive (`make oci`); `make e2e-cri` provides all of them.
+//! Outside CI a missing requirement skips; in CI it fails.
+
+use pause_cri::{
+    NamespaceMode, Node, Sandbox, Workload, alive, can_run, children_of, pack_workload,
+    pause_archive, poll, report, status_field,
+};
+use std::collections::BTreeMap;
+use std::io::BufRead;
+
+/// A node with the pause image (from bin/pause-oci.tar) and the workload image imported.
+fn node() -> Option<(Node, Workload)> {
+    if !can_run() {
+        return None;
+    }
+    let archive = pause_archive();
+    assert!(
+        archive.exists(),
+        "{} missing: run `make oci` (or `make e2e-cri`)",
+        archive.display()
+    );
+    let node = Node::start();
+    let image = node.sandbox_image.clone();
+    node.import(&archive, &image);
+    let workload = pack_workload(node.dir.path());
+    node.import(&workload.archive, &workload.reference);
+    Some((node, workload))
+}
+
+/// The sandbox process is this project's pause: named `pause`, running as
+/// 65535:65535, waiting for signals (blocked in rt_sigtimedwait).
+fn assert_is_our_pause(s: &Sandbox) {
+    // READY can come before runc's init has exec'd the entrypoint: until
+    // then the process is `runc:[2:INIT]`.
+    poll("the sandbox process named pause", || {
+        let comm = std::fs::read_to_string(format!("/proc/{}/comm", s.pid)).ok()?;
+        (comm.trim() == "pause").then_some(())
+    });
+    let uid = status_field(s.pid, "Uid").unwrap();
+    let gid = status_field(s.pid, "Gid").unwrap();
+    assert!(
+        uid.split_whitespace().all(|u| u == "65535"),
+        "sandbox uids: {uid}"
+    );
+    assert!(
+        gid.split_whitespace().all(|g| g == "65535"),
+        "sandbox gids: {gid}"
+    );
+    // The very binary `make build` wrote for this architecture, when the
+    // default archive is in use.
+    if std::env::var_os("PAUSE_OCI_ARCHIVE").is_none() {
+        let ours =
+            pause_cri::workspace().join(format!("bin/pause-linux-{}", pause_cri::host_arch()));
+        let exe = std::fs::read(format!("/proc/{}/exe", s.pid)).unwrap();
+        assert!(
+            exe == std::fs::read(&ours).unwrap(),
+            "sandbox runs another binary than {}",
+            ours.display()
+        );
+    }
+    poll("pause waiting in rt_sigtimedwait", || {
+        let sc = std::fs::read_to_string(format!("/proc/{}/syscall", s.pid)).ok()?;
+        let nr: i64 = sc.split_whitespace().next()?.parse().ok()?;
+        (nr == nix::libc::SYS_rt_sigtimedwait).then_some(())
+    });
+}
+
+/// StopPodSandbox then RemovePodSandbox: NOTREADY after stop, and after
+/// remove no process and no mount of the pod or its containers remains.
+fn stop_and_remove(node: &Node, s: &Sandbox, containers: &[String], pids: &[i32]) {
+    node.stop_pod(&s.id);
+    let (state, _) = node.pod_status(&s.id);
+    assert_eq!(state, k8s_cri::v1::PodSandboxState::SandboxNotready);
+    for &pid in pids.iter().chain([&s.pid]) {
+        poll(&format!("process {pid} gone after StopPodSandbox"), || {
+            (!alive(pid)).then_some(())
+        });
+    }
+    node.remove_pod(&s.id);
+    assert!(!node.list_pods().contains(&s.id), "pod still listed");
+    for id in containers.iter().chain([&s.id]) {
+        poll(&format!("nothing left of {id}"), || {
+            let left = node.leftovers(id);
+            if !left.is_empty() {
+                eprintln!("still there: {left:?}");
+            }
+            left.is_empty().then_some(())
+        });
+    }
+}
+
+/// `workload ARGS` run in the container with ExecSync: its report, and the
+/// exit code checked.
+fn workload(node: &Node, container: &str, args: &[&str]) -> BTreeMap<String, String> {
+    let mut cmd = vec!["/workload"];
+    cmd.extend_from_slice(args);
+    let (code, out, err) = node.exec(container, &cmd);
+    assert_eq!(code, 0, "workload {args:?}: {out}{err}");
+    report(&out)
+}
+
+const SERVE: &[&str] = &["/workload", "serve"];
+
+#[test]
+fn shared_pid_namespace_pause_is_pid1_and_reaps_orphans() {
+    let Some((node, w)) = node() else { return };
+    let pod = node.pod_config("shared-pid", NamespaceMode::Pod, false);
+    let s = node.run_pod(&pod);
+    assert_is_our_pause(&s);
+    assert!(!node.pod_ip(&s.id).is_empty(), "pod has no IP");
+
+    let c = node.run_container(&s, &pod, "work", &w.reference, SERVE);
+    let cpid = node.container_pid(&c);
+    // The workload sees pause as PID 1 of the pod, running as 65535.
+    let info = workload(&node, &c, &["info"]);
+    assert_eq!(info["pid1"], "/pause");
+    assert_eq!(info["pid1_uid"], "65535");
+
+    // Orphans: the workload makes 20 processes whose parent exits at once;
+    // the kernel hands them to the pod's PID 1 (pause), which must reap them.
+    let r = workload(&node, &c, &["orphans", "20"]);
+    assert_eq!(r["reparented"], "20", "{r:?}");
+    assert_eq!(
+        r["new_parents"], "1:20",
+        "every orphan's new parent is PID 1: {r:?}"
+    );
+    assert_eq!(r["reaped"], "20", "{r:?}");
+    assert_eq!(r["pid1"], "/pause");
+    assert_eq!(workload(&node, &c, &["zombies"])["zombies"], "0");
+    // Seen from the host: nothing is left under pause (the workload's own
+    // first process is the shim's child, not pause's).
+    poll("pause has no children left", || {
+        children_of(s.pid).is_empty().then_some(())
+    });
+    // pause is still there and waiting.
+    assert_is_our_pause(&s);
+
+    stop_and_remove(&node, &s, &[c], &[cpid]);
+}
+
+#[test]
+fn container_pid_namespace_each_container_is_its_own_pid1() {
+    let Some((node, w)) = node() else { return };
+    let pod = node.pod_config("own-pid", NamespaceMode::Container, false);
+    let s = node.run_pod(&pod);
+    assert_is_our_pause(&s);
+    // pause is PID 1 of its own PID namespace.
+    let nspid = status_field(s.pid, "NSpid").unwrap();
+    assert_eq!(nspid.split_whitespace().last(), Some("1"), "NSpid {nspid}");
+
+    let c = node.run_container(&s, &pod, "work", &w.reference, SERVE);
+    let cpid = node.container_pid(&c);
+    // The container is PID 1 of its own namespace: the workload, not pause.
+    assert_eq!(workload(&node, &c, &["info"])["pid1"], "/workload");
+    let ns = |p: i32, n: &str| std::fs::read_link(format!("/proc/{p}/ns/{n}")).unwrap();
+    assert_ne!(ns(s.pid, "pid"), ns(cpid, "pid"));
+    // Network and IPC are still the pod's, held by pause.
+    assert_eq!(ns(s.pid, "net"), ns(cpid, "net"));
+    assert_eq!(ns(s.pid, "ipc"), ns(cpid, "ipc"));
+    assert_ne!(ns(s.pid, "net"), ns(node.pid(), "net"));
+
+    stop_and_remove(&node, &s, &[c], &[cpid]);
+}
+
+#[test]
+fn host_network_pod_becomes_ready() {
+    let Some((node, w)) = node() else { return };
+    let pod = node.pod_config("host-net", NamespaceMode::Pod, true);
+    let s = node.run_pod(&pod);
+    assert_is_our_pause(&s);
+    let ns = |p: i32| std::fs::read_link(format!("/proc/{p}/ns/net")).unwrap();
+    // "Node" network = containerd's own network namespace here.
+    assert_eq!(ns(s.pid), ns(node.pid()));
+    let c = node.run_container(&s, &pod, "work", &w.reference, SERVE);
+    let cpid = node.container_pid(&c);
+    assert_eq!(ns(cpid), ns(node.pid()));
+    assert_eq!(workload(&node, &c, &["info"])["pid1"], "/pause");
+    stop_and_remove(&node, &s, &[c], &[cpid]);
+}
+
+#[test]
+fn sigterm_ends_the_sandbox_with_status_0() {
+    let Some((node, _w)) = node() else { return };
+    let pod = node.pod_config("sigterm", NamespaceMode::Pod, false);
+    let s = node.run_pod(&pod);
+    assert_is_our_pause(&s);
+
+    // Subscribe to containerd's events, and make sure the subscription is
+    // live (a probe event comes through) before sending the signal.
+    let mut events = node.events();
+    let stdout = events.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut n = 0;
+    poll("ctr events subscribed", || {
+        n += 1;
+        node.probe_event(n);
+        rx.recv_timeout(std::time::Duration::from_millis(200))
+            .ok()
+            .filter(|l| l.contains("/namespaces/update"))
+    });
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(s.pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let exit = poll("a /tasks/exit event for the sandbox", || {
+        rx.recv_timeout(std::time::Duration::from_millis(200))
+            .ok()
+            .filter(|l| l.contains("/tasks/exit") && l.contains(&s.id))
+    });
+    eprintln!("{exit}");
+    let json = &exit[exit.find('{').expect("event payload")..];
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(v["container_id"], s.id.as_str());
+    // Protobuf's JSON leaves out zero values: no exit_status means 0.
+    assert_eq!(
+        v["exit_status"].as_u64().unwrap_or(0),
+        0,
+        "sandbox exit status: {exit}"
+    );
+    poll("the sandbox process gone", || (!alive(s.pid)).then_some(()));
+    let _ = events.kill();
+    let _ = events.wait();
+    poll("pod NOTREADY after pause exited", || {
+        let (state, _) = node.pod_status(&s.id);
+        (state == k8s_cri::v1::PodSandboxState::SandboxNotready).then_some(())
+    });
+    stop_and_remove(&node, &s, &[], &[]);
+}
+
+#[test]
+fn nothing_is_pulled_a_pull_fails_at_once() {
+    if !can_run() {
+        return;
+    }
+    let node = Node::start();
+    let start = std::time::Instant::now();
+    let err = node
+        .pull("registry.k8s.io/pause:3.10")
+        .expect_err("a pull succeeded: images must come from local archives only");
+    // The mirror is tried first; containerd 1.6 then falls back to the real
+    // host, which is unreachable from containerd's own network namespace.
+    assert!(
+        node.log_tail().contains("127.0.0.1:9"),
+        "the pull did not try the dead mirror first: {err}\n{}",
+        node.log_tail()
+    );
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(10),
+        "pull took {:?} to fail",
+        start.elapsed()
+    );
+}

@@ -1,0 +1,273 @@
+//! The archive is a function of its inputs only, and it is a well-formed OCI
+//! image layout whose images run the binary as /pause, uid 65535.
+
+use flate2::read::GzDecoder;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+const ARCHES: [&str; 6] = ["amd64", "arm64", "arm", "ppc64le", "s390x", "riscv64"];
+const EPOCH: i64 = 1_700_000_000;
+
+fn labels() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("org.opencontainers.image.title", "pause"),
+        ("org.opencontainers.image.description", "Pod sandbox"),
+        (
+            "org.opencontainers.image.source",
+            "https://example.invalid/pause",
+        ),
+        ("org.opencontainers.image.version", "0.1.0"),
+        ("org.opencontainers.image.revision", "0123456789abcdef"),
+        ("org.opencontainers.image.licenses", "Apache-2.0"),
+    ]
+}
+
+/// Fake per-architecture binaries: distinct contents, so each platform has its own layer.
+fn binary(arch: &str) -> Vec<u8> {
+    let mut b = b"\x7fELF fake pause for ".to_vec();
+    b.extend_from_slice(arch.as_bytes());
+    b.extend((0..3000u32).map(|i| (i * 7 % 251) as u8));
+    b
+}
+
+/// Writes the inputs into `dir` with the given file mode and mtime (which must
+/// not leak into the archive), runs the packer there and returns (bytes, stdout).
+fn pack_in(dir: &Path, mode: u32, mtime: SystemTime) -> (Vec<u8>, String) {
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    let mut args = vec![
+        "--out".to_string(),
+        "bin/pause-oci.tar".into(),
+        "--tag".into(),
+        "0.1.0".into(),
+        "--epoch".into(),
+        EPOCH.to_string(),
+    ];
+    for (k, v) in labels() {
+        args.push("--label".into());
+        args.push(format!("{k}={v}"));
+    }
+    for a in ARCHES {
+        let f = dir.join(format!("bin/pause-linux-{a}"));
+        std::fs::write(&f, binary(a)).unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(mode)).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&f)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        args.push(format!("{a}=bin/pause-linux-{a}"));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_pause-oci"))
+        .args(&args)
+        .current_dir(dir)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pause-oci failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(dir.join("bin/pause-oci.tar")).unwrap();
+    (bytes, String::from_utf8(out.stdout).unwrap())
+}
+
+fn sha256(data: &[u8]) -> String {
+    format!("sha256:{:x}", Sha256::digest(data))
+}
+
+/// The archive's files by path, checking each entry's metadata on the way.
+fn entries(archive: &[u8]) -> Vec<(String, tar::Header, Vec<u8>)> {
+    let mut a = tar::Archive::new(archive);
+    let mut out = Vec::new();
+    for e in a.entries().unwrap() {
+        let mut e = e.unwrap();
+        let path = e.path().unwrap().to_string_lossy().into_owned();
+        let h = e.header().clone();
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).unwrap();
+        out.push((path, h, data));
+    }
+    out
+}
+
+fn blob(files: &BTreeMap<String, Vec<u8>>, digest: &str) -> Vec<u8> {
+    let hex = digest.strip_prefix("sha256:").expect("sha256 digest");
+    let data = files
+        .get(&format!("blobs/sha256/{hex}"))
+        .unwrap_or_else(|| panic!("blob {digest} missing"))
+        .clone();
+    assert_eq!(
+        sha256(&data),
+        digest,
+        "blob content does not match its name"
+    );
+    data
+}
+
+fn json(data: &[u8]) -> Value {
+    serde_json::from_slice(data).unwrap()
+}
+
+#[test]
+fn two_builds_in_different_places_are_byte_identical() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let now = SystemTime::now();
+    let (bytes_a, out_a) = pack_in(&a.path().join("one"), 0o755, now);
+    let (bytes_b, out_b) = pack_in(
+        &b.path().join("second/clone"),
+        0o700,
+        now - Duration::from_secs(86_400 * 400),
+    );
+    assert_eq!(sha256(&bytes_a), sha256(&bytes_b), "archives differ");
+    assert!(bytes_a == bytes_b);
+    // The printed index digest is the same, and it is the digest of the index
+    // blob that index.json points to.
+    let digest = |out: &str| out.split_whitespace().nth(1).unwrap().to_string();
+    assert_eq!(digest(&out_a), digest(&out_b));
+    let files: BTreeMap<_, _> = entries(&bytes_a)
+        .into_iter()
+        .map(|(p, _, d)| (p, d))
+        .collect();
+    let top = json(&files["index.json"]);
+    assert_eq!(top["manifests"][0]["digest"], digest(&out_a));
+}
+
+#[test]
+fn inputs_change_the_digest() {
+    let d = tempfile::tempdir().unwrap();
+    let (base, _) = pack_in(&d.path().join("a"), 0o755, SystemTime::now());
+    // Another epoch: every timestamp moves, so the bytes do too.
+    let dir = d.path().join("a");
+    let out = Command::new(env!("CARGO_BIN_EXE_pause-oci"))
+        .args(["--out", "other.tar", "amd64=bin/pause-linux-amd64"])
+        .current_dir(&dir)
+        .env("SOURCE_DATE_EPOCH", (EPOCH + 1).to_string())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let other = std::fs::read(dir.join("other.tar")).unwrap();
+    assert_ne!(sha256(&base), sha256(&other));
+    // Without an epoch the packer refuses rather than using the clock.
+    let out = Command::new(env!("CARGO_BIN_EXE_pause-oci"))
+        .args(["--out", "none.tar", "amd64=bin/pause-linux-amd64"])
+        .current_dir(&dir)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(!dir.join("none.tar").exists());
+}
+
+#[test]
+fn archive_is_an_oci_layout_with_one_index_of_six_platforms() {
+    let d = tempfile::tempdir().unwrap();
+    let (bytes, _) = pack_in(d.path(), 0o755, SystemTime::now());
+    let list = entries(&bytes);
+
+    // Sorted entries, root-owned, every timestamp the epoch.
+    let paths: Vec<&str> = list.iter().map(|(p, _, _)| p.as_str()).collect();
+    let mut sorted = paths.clone();
+    sorted.sort();
+    assert_eq!(paths, sorted, "archive entries are not sorted");
+    for (p, h, _) in &list {
+        assert_eq!(h.mtime().unwrap(), EPOCH as u64, "{p} mtime");
+        assert_eq!((h.uid().unwrap(), h.gid().unwrap()), (0, 0), "{p} owner");
+    }
+    let files: BTreeMap<String, Vec<u8>> = list.into_iter().map(|(p, _, d)| (p, d)).collect();
+    assert_eq!(json(&files["oci-layout"])["imageLayoutVersion"], "1.0.0");
+
+    let top = json(&files["index.json"]);
+    assert_eq!(top["schemaVersion"], 2);
+    let tops = top["manifests"].as_array().unwrap();
+    assert_eq!(tops.len(), 1, "index.json names exactly one image");
+    assert_eq!(
+        tops[0]["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    assert_eq!(
+        tops[0]["annotations"]["org.opencontainers.image.ref.name"],
+        "0.1.0"
+    );
+    assert_eq!(
+        tops[0]["annotations"]["io.containerd.image.name"],
+        "docker.io/library/pause:0.1.0"
+    );
+
+    let index = json(&blob(&files, tops[0]["digest"].as_str().unwrap()));
+    let mut platforms = Vec::new();
+    for m in index["manifests"].as_array().unwrap() {
+        assert_eq!(m["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+        let p = &m["platform"];
+        assert_eq!(p["os"], "linux");
+        let arch = p["architecture"].as_str().unwrap().to_string();
+        let variant = p["variant"].as_str().map(str::to_string);
+        let manifest_bytes = blob(&files, m["digest"].as_str().unwrap());
+        assert_eq!(m["size"], manifest_bytes.len());
+        let manifest = json(&manifest_bytes);
+
+        let config = json(&blob(
+            &files,
+            manifest["config"]["digest"].as_str().unwrap(),
+        ));
+        assert_eq!(config["architecture"], arch.as_str());
+        assert_eq!(config["os"], "linux");
+        assert_eq!(config["variant"].as_str().map(str::to_string), variant);
+        assert_eq!(config["config"]["User"], "65535:65535");
+        assert_eq!(
+            config["config"]["Entrypoint"],
+            serde_json::json!(["/pause"])
+        );
+        for (k, v) in labels() {
+            assert_eq!(config["config"]["Labels"][k], v, "label {k}");
+        }
+        assert_eq!(config["created"], "2023-11-14T22:13:20Z");
+
+        let layers = manifest["layers"].as_array().unwrap();
+        assert_eq!(layers.len(), 1);
+        assert_eq!(
+            layers[0]["mediaType"],
+            "application/vnd.oci.image.layer.v1.tar+gzip"
+        );
+        let gz = blob(&files, layers[0]["digest"].as_str().unwrap());
+        // gzip header: no file name (FLG.FNAME clear), MTIME zero.
+        assert_eq!(&gz[..3], &[0x1f, 0x8b, 8]);
+        assert_eq!(gz[3] & 0x08, 0, "gzip header carries a file name");
+        assert_eq!(&gz[4..8], &[0, 0, 0, 0], "gzip header carries a time");
+        let mut tar_bytes = Vec::new();
+        GzDecoder::new(gz.as_slice())
+            .read_to_end(&mut tar_bytes)
+            .unwrap();
+        assert_eq!(config["rootfs"]["diff_ids"][0], sha256(&tar_bytes));
+        let layer = entries(&tar_bytes);
+        assert_eq!(layer.len(), 1, "the layer holds only /pause");
+        let (path, h, data) = &layer[0];
+        assert_eq!(path, "pause");
+        assert_eq!(h.mode().unwrap(), 0o755);
+        assert_eq!((h.uid().unwrap(), h.gid().unwrap()), (0, 0));
+        assert_eq!(h.mtime().unwrap(), EPOCH as u64);
+        let k8s_arch = if arch == "arm" { "arm" } else { arch.as_str() };
+        assert_eq!(
+            data,
+            &binary(k8s_arch),
+            "layer of {arch} holds another binary"
+        );
+        platforms.push(match variant {
+            Some(v) => format!("{arch}/{v}"),
+            None => arch,
+        });
+    }
+    platforms.sort();
+    assert_eq!(
+        platforms,
+        ["amd64", "arm/v7", "arm64", "ppc64le", "riscv64", "s390x"]
+    );
+}
