@@ -25,7 +25,7 @@ SYSROOT  := $(shell rustc --print sysroot 2>/dev/null)
 OBJCOPY  := LD_LIBRARY_PATH=$(SYSROOT)/lib $(SYSROOT)/lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-objcopy
 BINARIES := $(foreach a,$(ARCHES),bin/pause-linux-$(a))
 
-.PHONY: help build size run test test-unit test-cross lint image deps clean FORCE
+.PHONY: help build size run test test-unit test-cross lint image deps e2e clean FORCE
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9][a-z0-9-]*:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -95,6 +95,10 @@ test-arch-%: deps build
 # Each test suite beyond the binary's own keeps its targets in a fragment
 # beside its code; they define e2e-*, stress, bench and their deps-* targets.
 -include $(sort $(wildcard tests/*.mk tests/*/*.mk))
+
+e2e: e2e-docker e2e-podman e2e-cri ## every end-to-end suite: Docker, podman, containerd's CRI (needs root)
+
+TEST_EXTRA += e2e
 
 test: lint test-unit test-cross $(TEST_EXTRA) ## everything CI runs: lint, behaviour on all arches, and the suites below
 

@@ -5,7 +5,7 @@
 #   make workload-image  FROM scratch image $(WORKLOAD_IMAGE) in the local Docker
 #   make workload-oci    OCI archive of it -> $(WORKLOAD_OCI) (for containerd, podman)
 #   make e2e-docker      the Docker suite; make e2e-podman   the podman suite
-.PHONY: deps-e2e deps-musl workload workload-image workload-oci e2e-archives e2e-docker e2e-podman
+.PHONY: deps-e2e deps-musl workload workload-image workload-oci e2e-pause-image e2e-archives e2e-docker e2e-podman
 
 WORKLOAD_TARGET  := x86_64-unknown-linux-musl
 WORKLOAD_IMAGE   ?= pause-workload:test
@@ -13,7 +13,6 @@ E2E_OUT          := target/e2e
 WORKLOAD_BIN     := $(E2E_OUT)/workload/workload
 WORKLOAD_OCI     := $(E2E_OUT)/pause-workload.oci.tar
 WORKLOAD_ARCHIVE := $(E2E_OUT)/pause-workload.docker.tar
-PAUSE_ARCHIVE    := $(E2E_OUT)/pause.docker.tar
 E2E_PACKAGES     := docker.io podman runc conmon containernetworking-plugins skopeo busybox-static
 
 deps-e2e: deps-musl ## install Docker, podman, runc, skopeo and the musl target for the e2e suites
@@ -40,16 +39,22 @@ workload-oci: workload-image ## OCI archive of it: target/e2e/pause-workload.oci
 	rm -f $(WORKLOAD_OCI)
 	skopeo copy -q docker-daemon:$(WORKLOAD_IMAGE) oci-archive:$(WORKLOAD_OCI):$(WORKLOAD_IMAGE)
 
-# docker-archive files of both images, for engines with their own store.
-e2e-archives: image workload-image ## docker-archive files of both images in target/e2e, for podman (and containerd)
-	docker save -o $(PAUSE_ARCHIVE) $(IMAGE)
+# The suites load the release archive (`make oci`) the way the README tells
+# users to: Debian's Docker 20.10 cannot `docker load` an OCI index, so skopeo
+# copies this machine's platform into it; podman loads the archive itself.
+e2e-pause-image: oci deps-e2e ## load bin/pause-oci.tar into the local Docker as $(IMAGE)
+	tests/scripts/dockerd.sh
+	skopeo copy -q oci-archive:$(OCI_ARCHIVE):$(VERSION) docker-daemon:$(IMAGE)
+
+# A docker-archive of the workload, for podman's own store.
+e2e-archives: workload-image ## docker-archive of the workload image in target/e2e, for podman
 	docker save -o $(WORKLOAD_ARCHIVE) $(WORKLOAD_IMAGE)
 
 E2E_ENV = PAUSE_IMAGE=$(IMAGE) WORKLOAD_IMAGE=$(WORKLOAD_IMAGE) \
-  PAUSE_ARCHIVE=$(CURDIR)/$(PAUSE_ARCHIVE) WORKLOAD_ARCHIVE=$(CURDIR)/$(WORKLOAD_ARCHIVE)
+  PAUSE_ARCHIVE=$(CURDIR)/$(OCI_ARCHIVE) WORKLOAD_ARCHIVE=$(CURDIR)/$(WORKLOAD_ARCHIVE)
 
-e2e-docker: deps-e2e image workload-image ## pause in Docker with the workload in its namespaces (needs root)
+e2e-docker: deps-e2e e2e-pause-image workload-image ## pause in Docker with the workload in its namespaces (needs root)
 	$(E2E_ENV) cargo test -q --locked -p pause-e2e --test docker -- --test-threads 2
 
-e2e-podman: deps-e2e e2e-archives ## a podman pod with pause as infra container (needs root)
+e2e-podman: deps-e2e oci e2e-archives ## a podman pod with pause as infra container (needs root)
 	$(E2E_ENV) cargo test -q --locked -p pause-e2e --test podman -- --test-threads 2
