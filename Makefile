@@ -98,7 +98,7 @@ test-arch-%: deps build
 
 e2e: e2e-docker e2e-podman e2e-cri ## every end-to-end suite: Docker, podman, containerd's CRI (needs root)
 
-TEST_EXTRA += e2e
+TEST_EXTRA += e2e bench-quick
 
 test: lint test-unit test-cross $(TEST_EXTRA) ## everything CI runs: lint, behaviour on all arches, and the suites below
 

@@ -1,0 +1,185 @@
+//! Sandbox lifecycle through containerd's CRI, the way kubelet drives it:
+//! RunPodSandbox until the pod is READY, then StopPodSandbox. One private
+//! containerd per peer (the CRI suite's `pause_cri::Node`), each with the
+//! peer packed by the project's own packer (`pause_oci`) under the sandbox
+//! image reference that containerd is configured with; runs interleaved.
+//!
+//! Runs in a child process of the harness: the CRI library panics on
+//! failure, and panics abort.
+
+use crate::stats::{self, Summary};
+use crate::{Peer, proc};
+use nix::unistd::Pid;
+use pause_cri::{NamespaceMode, Node};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+/// Polls until the process runs the peer's binary (runc's init has exec'd).
+fn wait_exec(pid: Pid, image_name: &str) {
+    let start = Instant::now();
+    loop {
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
+            .unwrap_or_else(|e| panic!("sandbox process {pid}: {e}"));
+        if exe.file_name() == Path::new(image_name).file_name() {
+            return;
+        }
+        if start.elapsed() > pause_cri::DEADLINE {
+            panic!(
+                "sandbox process {pid} runs {}, not /{image_name}",
+                exe.display()
+            );
+        }
+        std::thread::yield_now();
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Lifecycle {
+    /// RunPodSandbox until PodSandboxStatus says READY, ms.
+    pub run_ms: Vec<f64>,
+    /// StopPodSandbox, ms.
+    pub stop_ms: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Figures {
+    pub run_ms: Summary,
+    pub stop_ms: Summary,
+}
+
+impl Lifecycle {
+    pub fn figures(&self) -> Option<Figures> {
+        Some(Figures {
+            run_ms: stats::summary(&self.run_ms)?,
+            stop_ms: stats::summary(&self.stop_ms)?,
+        })
+    }
+}
+
+/// Why the figure cannot be measured here, if it cannot.
+pub fn unavailable() -> Option<String> {
+    pause_cri::missing_requirements()
+}
+
+pub fn runtime_version() -> String {
+    std::process::Command::new("containerd")
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Measures every peer; `runs` measured pods per peer after one warm-up pod.
+pub fn measure(peers: &[Peer], arch: &str, runs: usize) -> Vec<Lifecycle> {
+    let nodes: Vec<Node> = peers.iter().map(|_| Node::start()).collect();
+    for (peer, node) in peers.iter().zip(&nodes) {
+        let (name, tag) = node
+            .sandbox_image
+            .rsplit_once(':')
+            .expect("sandbox image reference with a tag");
+        let opts = pause_oci::Options {
+            epoch: 0,
+            path: format!("/{}", peer.image_name),
+            entrypoint: peer.entrypoint(),
+            user: "65535:65535".into(),
+            labels: BTreeMap::new(),
+            name: name.into(),
+            tag: tag.into(),
+        };
+        let binary = std::fs::read(&peer.path).expect("read peer binary");
+        let built = pause_oci::build(
+            &opts,
+            &[pause_oci::Input {
+                arch: arch.into(),
+                binary,
+                source_name: peer.key.clone(),
+            }],
+        )
+        .expect("pack sandbox image");
+        let archive = node.dir.path().join("sandbox.tar");
+        std::fs::write(&archive, built.archive).expect("write sandbox image");
+        node.import(&archive, &node.sandbox_image);
+    }
+    let mut out: Vec<Lifecycle> = peers
+        .iter()
+        .map(|_| Lifecycle {
+            run_ms: vec![],
+            stop_ms: vec![],
+        })
+        .collect();
+    let n = peers.len();
+    for run in 0..=runs {
+        for j in 0..n {
+            let i = (run + j) % n;
+            let node = &nodes[i];
+            let pod = node.pod_config(&format!("bench-{run}"), NamespaceMode::Container, false);
+            let t0 = Instant::now();
+            let sandbox = node.run_pod(&pod);
+            // CRI reports READY once runc has started the sandbox's init,
+            // which may not have exec'd the peer yet: ready is when the
+            // peer itself sleeps in its wait, as in the other figures.
+            let pid = Pid::from_raw(sandbox.pid);
+            wait_exec(pid, &peers[i].image_name);
+            proc::wait_ready_foreign(pid, pause_cri::DEADLINE)
+                .unwrap_or_else(|e| panic!("sandbox of {}: {e}", peers[i].label));
+            let run_ms = t0.elapsed().as_secs_f64() * 1e3;
+            let t1 = Instant::now();
+            node.stop_pod(&sandbox.id);
+            let stop_ms = t1.elapsed().as_secs_f64() * 1e3;
+            node.remove_pod(&sandbox.id);
+            if run > 0 {
+                out[i].run_ms.push(run_ms);
+                out[i].stop_ms.push(stop_ms);
+            }
+        }
+    }
+    drop(nodes);
+    out
+}
+
+/// Tears down whatever a sandbox phase left under `dir` (its TMPDIR), even
+/// when it aborted before the CRI library's own teardown ran: containerd and
+/// shims (their command lines name `dir`) and the processes under them, then
+/// the mounts under `dir`. Returns what it found.
+pub fn cleanup(dir: &Path) -> Vec<String> {
+    use nix::sys::signal::{Signal, kill};
+    let dir_s = dir.display().to_string();
+    let mut found = Vec::new();
+    let mut victims = Vec::new();
+    for (pid, cmdline) in pause_cri::processes() {
+        if cmdline.contains(&dir_s) && pid != std::process::id() as i32 {
+            found.push(format!("process {pid}: {cmdline}"));
+            let mut stack = vec![pid];
+            while let Some(p) = stack.pop() {
+                victims.push(p);
+                let kids = std::fs::read_to_string(format!("/proc/{p}/task/{p}/children"))
+                    .unwrap_or_default();
+                stack.extend(
+                    kids.split_whitespace()
+                        .filter_map(|k| k.parse::<i32>().ok()),
+                );
+            }
+        }
+    }
+    // Deepest first: sandbox processes, then shims, then containerd.
+    for &p in victims.iter().rev() {
+        let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
+    }
+    let start = Instant::now();
+    while victims.iter().any(|&p| pause_cri::alive(p)) && start.elapsed() < pause_cri::DEADLINE {
+        std::thread::yield_now();
+    }
+    let mut mounts: Vec<String> = pause_cri::mounts()
+        .into_iter()
+        .filter(|m| m.starts_with(&dir_s))
+        .collect();
+    mounts.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    for m in mounts {
+        found.push(format!("mount {m}"));
+        let _ = nix::mount::umount2(m.as_str(), nix::mount::MntFlags::MNT_DETACH);
+    }
+    found
+}
