@@ -495,3 +495,45 @@ pub fn owned(fd: RawFd) -> OwnedFd {
     // SAFETY: callers pass a descriptor they just opened and own.
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
+
+impl Pause {
+    /// Waits until pause has taken every pending signal (standard and queued
+    /// real-time ones) and sleeps in `rt_sigtimedwait` again: only then has
+    /// it survived them. Signals are queued when sent, not handled.
+    pub fn wait_signals_taken(&self) {
+        let path = format!("/proc/{}/status", self.pid);
+        poll(
+            &format!("pause {} to take every pending signal", self.pid),
+            || {
+                let status = std::fs::read_to_string(&path).unwrap_or_default();
+                let pending = |key: &str| {
+                    status
+                        .lines()
+                        .find_map(|l| l.strip_prefix(key))
+                        .map(|v| u64::from_str_radix(v.trim(), 16).unwrap_or(1))
+                        .unwrap_or(1)
+                };
+                pending("SigPnd:") == 0 && pending("ShdPnd:") == 0
+            },
+        );
+        self.wait_ready();
+    }
+
+    /// True when the test collects what pause prints (`Stdio::Captured`).
+    pub fn captured(&self) -> bool {
+        self.stderr.is_some()
+    }
+
+    /// The state letter of pause in /proc (`S` sleeping, `T` stopped, `Z`...).
+    pub fn state(&self) -> char {
+        process_state(self.pid.as_raw())
+    }
+}
+
+/// The state letter of a process in /proc, `?` when it is gone.
+pub fn process_state(pid: i32) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rfind(')')
+        .and_then(|i| stat[i + 1..].trim_start().chars().next())
+        .unwrap_or('?')
+}
