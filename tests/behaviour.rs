@@ -295,3 +295,40 @@ fn process_name_is_pause_and_it_has_no_signal_handlers() {
     pause.signal(Signal::SIGTERM);
     assert_eq!(pause.wait_exit().code, Some(0));
 }
+
+#[test]
+fn binary_is_static_with_one_read_execute_segment_and_nothing_writable() {
+    let bin = common::pause_bin();
+    let out = match std::process::Command::new("readelf")
+        .arg("-lhW")
+        .arg(&bin)
+        .output()
+    {
+        Ok(out) if out.status.success() => String::from_utf8(out.stdout).unwrap(),
+        other => return common::cannot_run(&format!("readelf (Debian's binutils): {other:?}")),
+    };
+    assert!(
+        out.contains("EXEC (Executable file)"),
+        "not a fixed-address executable:\n{out}"
+    );
+    let segments: Vec<(&str, String)> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("Program Headers:"))
+        .skip(2)
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            // Type Offset VirtAddr PhysAddr FileSiz MemSiz Flg... Align
+            let flags = words[6..words.len() - 1].join("");
+            (words[0], flags)
+        })
+        .collect();
+    // No interpreter and no dynamic section: nothing runs before pause.
+    // One segment, readable and executable, never writable; a stack that
+    // cannot be executed.
+    assert_eq!(
+        segments,
+        [("LOAD", "RE".to_string()), ("GNU_STACK", "RW".to_string())],
+        "\n{out}"
+    );
+}
