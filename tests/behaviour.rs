@@ -141,21 +141,7 @@ fn survives_ignored_signals(as_: As, rounds: usize) {
             pause.signal_raw(sig);
         }
     }
-    // Signals are queued, not handled, when sent; wait until pause has taken
-    // them all and sleeps again: only then has it survived them.
-    poll("pause to take every pending signal", || {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", pause.pid)).unwrap_or_default();
-        let pending = |key: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(key))
-                .map(|v| u64::from_str_radix(v.trim(), 16).unwrap_or(1))
-                .unwrap_or(1)
-        };
-        pending("SigPnd:") == 0 && pending("ShdPnd:") == 0
-    });
-    pause.wait_ready();
+    pause.wait_signals_taken();
     assert!(pause.running(), "an ignored signal ended pause");
     if as_ == As::Pid1 {
         let mut orphans = pause.make_orphans(5, 10);
