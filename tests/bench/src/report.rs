@@ -209,8 +209,11 @@ pub fn markdown(r: &Results) -> String {
             thousands(r.plan.orphans as u64)
         ),
         each(&|x: &Measured| summary(&x.reap_last_exit_ms)),
-        "",
-        None,
+        "median ≤ best peer",
+        ratio(r, |x: &Measured| {
+            x.reap_last_exit_ms.as_ref().map(|s| s.median)
+        })
+        .map(|q| q <= 1.0),
     );
     row(
         "reaping ms, release of all orphans → 0 zombies",
