@@ -61,7 +61,8 @@ deps: ## install the Debian packages and Rust targets the build and tests need
 	@command -v qemu-aarch64-static >/dev/null && command -v strace >/dev/null && command -v protoc >/dev/null || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	    qemu-user-static strace busybox-static protobuf-compiler >/dev/null; }
-	@rustup show active-toolchain >/dev/null  # installs the targets rust-toolchain.toml lists
+	@rustup component add rustfmt clippy 2>&1 | grep -v "is up to date" || true
+	@rustup target add $(foreach a,$(ARCHES),$(target_$(a))) 2>&1 | grep -v "is up to date" || true
 
 image: bin/pause-linux-$(HOST_ARCH) ## build the image for this machine with the local Docker (starts dockerd if needed)
 	tests/scripts/dockerd.sh
