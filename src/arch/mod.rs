@@ -56,6 +56,33 @@ macro_rules! syscalls {
     };
 }
 
+/// Defines the two naked functions every architecture provides, from its
+/// instructions: `_start`, the ELF entry point, which must call
+/// `{start}` (`start` below) with the initial stack pointer, which points at
+/// argc; and `switch_stack`.
+macro_rules! naked_functions {
+    (start: [$($start:literal),* $(,)?], switch_stack: [$($switch:literal),* $(,)?] $(,)?) => {
+        #[unsafe(naked)]
+        #[unsafe(no_mangle)]
+        unsafe extern "C" fn _start() -> ! {
+            core::arch::naked_asm!($($start),*, start = sym super::start)
+        }
+
+        /// Calls `then(arg)` on a new stack whose top is `top` (16-byte aligned).
+        ///
+        /// # Safety
+        /// `[top - 2 KiB, top)` must be mapped, writable and unused.
+        #[unsafe(naked)]
+        pub unsafe extern "C" fn switch_stack(
+            top: usize,
+            arg: usize,
+            then: extern "C" fn(usize) -> !,
+        ) -> ! {
+            core::arch::naked_asm!($($switch),*)
+        }
+    };
+}
+
 #[cfg_attr(target_arch = "x86_64", path = "x86_64.rs")]
 #[cfg_attr(target_arch = "aarch64", path = "aarch64.rs")]
 #[cfg_attr(target_arch = "arm", path = "arm.rs")]

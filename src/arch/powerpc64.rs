@@ -3,15 +3,14 @@
 //! positive errno in r3, which we negate to match the other architectures.
 //! The kernel may clobber r0 and r4..r12, cr0, ctr and xer.
 
-use core::arch::{asm, naked_asm};
+use core::arch::asm;
 
-/// The ELF entry point: r1 points at argc; r12 holds the entry address, from
-/// which the TOC pointer (r2) is derived, as at any ELFv2 global entry.
-/// `start` gets a minimal 32-byte frame with a zero back chain.
-#[unsafe(naked)]
-#[unsafe(no_mangle)]
-unsafe extern "C" fn _start() -> ! {
-    naked_asm!(
+// At entry r1 points at argc and r12 holds the entry address, from which the
+// TOC pointer (r2) is derived, as at any ELFv2 global entry. `start` and
+// `then` get a minimal 32-byte frame with a zero back chain; r12 must hold
+// the address of the function called through ctr.
+naked_functions! {
+    start: [
         "addis 2, 12, .TOC.-_start@ha",
         "addi 2, 2, .TOC.-_start@l",
         "mr 3, 1",
@@ -21,8 +20,17 @@ unsafe extern "C" fn _start() -> ! {
         "bl {start}",
         "nop",
         "trap",
-        start = sym super::start,
-    )
+    ],
+    switch_stack: [
+        "mr 1, 3",
+        "li 0, 0",
+        "stdu 0, -32(1)",
+        "mr 3, 4",
+        "mr 12, 5",
+        "mtctr 5",
+        "bctrl",
+        "trap",
+    ],
 }
 
 // Each arity names exactly the registers it passes; the rest of r3..r12 are
@@ -48,28 +56,6 @@ macro_rules! sc {
         }
         ret
     }};
-}
-
-/// Calls `then(arg)` on a new stack whose top is `top` (16-byte aligned).
-///
-/// # Safety
-/// `[top - 2 KiB, top)` must be mapped, writable and unused.
-#[unsafe(naked)]
-pub unsafe extern "C" fn switch_stack(
-    top: usize,
-    arg: usize,
-    then: extern "C" fn(usize) -> !,
-) -> ! {
-    naked_asm!(
-        "mr 1, 3",
-        "li 0, 0",
-        "stdu 0, -32(1)",
-        "mr 3, 4",
-        "mr 12, 5",
-        "mtctr 5",
-        "bctrl",
-        "trap",
-    )
 }
 
 pub unsafe fn syscall0(nr: u32) -> isize {
