@@ -383,6 +383,25 @@ fn docker_ready() -> bool {
 /// A container removed (with `docker rm -f`) when dropped.
 struct Container(String);
 
+/// The least privilege there is, as the README gives it for Docker and
+/// podman alike: the profile, a read-only root, no capabilities, no new
+/// privileges, uid 65535 and no network.
+fn least_privilege(seccomp: &str) -> [&str; 11] {
+    [
+        "--security-opt",
+        seccomp,
+        "--read-only",
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+        "--user",
+        "65535:65535",
+        "--network",
+        "none",
+    ]
+}
+
 impl Container {
     /// `docker run -d` with the least privilege there is, under `profile`.
     fn run(profile: &Path) -> (Container, std::process::Output) {
@@ -394,24 +413,15 @@ impl Container {
             N.fetch_add(1, Ordering::Relaxed)
         );
         let seccomp = format!("seccomp={}", profile.display());
-        let out = docker(&[
-            "run",
-            "-d",
-            "--name",
-            &name,
-            "--security-opt",
-            &seccomp,
-            "--read-only",
-            "--cap-drop",
-            "ALL",
-            "--security-opt",
-            "no-new-privileges",
-            "--user",
-            "65535:65535",
-            "--network",
-            "none",
-            &image(),
-        ]);
+        let image = image();
+        let out = docker(
+            &[
+                &["run", "-d", "--name", &name][..],
+                &least_privilege(&seccomp),
+                &[&image],
+            ]
+            .concat(),
+        );
         (Container(name), out)
     }
 
@@ -665,30 +675,23 @@ fn podman_runs_pause_under_the_profile_with_least_privilege() {
     podman.ok(&["pull", "-q", &format!("docker-daemon:{}", image())]);
     let name = format!("docker.io/library/{}", image());
     let seccomp = format!("seccomp={}", profile_path().display());
-    podman.ok(&[
-        "run",
-        "-d",
+    let podman_only = [
         "--pull",
         "never",
         "--name",
         "pause",
-        "--security-opt",
-        &seccomp,
-        "--read-only",
-        "--cap-drop",
-        "ALL",
-        "--security-opt",
-        "no-new-privileges",
-        "--user",
-        "65535:65535",
-        "--network",
-        "none",
         "--ulimit",
         "nofile=1024:1024",
         "--ulimit",
         "nproc=1024:1024",
-        &name,
-    ]);
+    ];
+    podman.ok(&[
+        &["run", "-d"][..],
+        &podman_only,
+        &least_privilege(&seccomp),
+        &[&name],
+    ]
+    .concat());
     let pid = podman.ok(&["inspect", "-f", "{{.State.Pid}}", "pause"]);
     wait_idle(&pid);
     let confined = confinement(&pid);

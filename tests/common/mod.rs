@@ -14,7 +14,7 @@ use nix::unistd::{ForkResult, Pid, fork, geteuid};
 use std::ffi::{CString, OsStr};
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -488,12 +488,6 @@ pub fn ignored_signals() -> Vec<i32> {
     (1..=libc::SIGRTMAX())
         .filter(|s| !never.contains(s))
         .collect()
-}
-
-/// Takes ownership of a raw descriptor number (for `start_with_fd`).
-pub fn owned(fd: RawFd) -> OwnedFd {
-    // SAFETY: callers pass a descriptor they just opened and own.
-    unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
 impl Pause {
