@@ -3,9 +3,8 @@
 //! operator would observe. Tests that start pause as PID 1 need root or
 //! unprivileged user namespaces.
 
-mod common;
-
-use common::{As, Pause, Stdio, ignored_signals, poll};
+use test_support::pid1::{self, As, Pause, Stdio, ignored_signals};
+use test_support::wait::poll;
 use nix::sys::signal::Signal;
 
 const SHUTDOWN_TERM: &str = "Shutting down, got signal: Terminated\n";
@@ -17,7 +16,7 @@ fn version_line() -> String {
 }
 
 /// Runs pause to completion with `args`, not as PID 1.
-fn run(args: &[&[u8]]) -> common::Exit {
+fn run(args: &[&[u8]]) -> pid1::Exit {
     Pause::start(As::Child, Stdio::Captured, args)
         .expect("a plain child always starts")
         .wait_exit()
@@ -215,7 +214,7 @@ fn starts_in_root_directory_without_inherited_descriptors() {
     pause.wait_ready();
     let cwd = std::fs::read_link(format!("/proc/{}/cwd", pause.pid)).unwrap();
     assert_eq!(cwd, std::path::Path::new("/"));
-    if !common::emulated() {
+    if !pid1::emulated() {
         // qemu keeps descriptors of its own; natively only 0, 1 and 2 remain.
         let mut fds: Vec<i32> = std::fs::read_dir(format!("/proc/{}/fd", pause.pid))
             .unwrap()
@@ -239,11 +238,11 @@ fn command_line_stays_readable_while_idle() {
     pause.wait_ready();
     let cmdline = std::fs::read(format!("/proc/{}/cmdline", pause.pid)).unwrap();
     let mut expected = Vec::new();
-    if let Some(r) = common::runner() {
+    if let Some(r) = pid1::runner() {
         expected.extend_from_slice(r.as_os_str().as_encoded_bytes());
         expected.push(0);
     }
-    expected.extend_from_slice(common::pause_bin().as_os_str().as_encoded_bytes());
+    expected.extend_from_slice(pid1::pause_bin().as_os_str().as_encoded_bytes());
     expected.extend_from_slice(b"\0--pod=web\0x\0");
     assert_eq!(
         String::from_utf8_lossy(&cmdline),
@@ -255,7 +254,7 @@ fn command_line_stays_readable_while_idle() {
 
 #[test]
 fn process_name_is_pause_and_it_has_no_signal_handlers() {
-    if common::emulated() {
+    if pid1::emulated() {
         return; // under qemu the process is named after qemu
     }
     let Some(pause) = Pause::start(As::Pid1, Stdio::Captured, &[]) else {
@@ -263,7 +262,7 @@ fn process_name_is_pause_and_it_has_no_signal_handlers() {
     };
     pause.wait_ready();
     let comm = std::fs::read_to_string(format!("/proc/{}/comm", pause.pid)).unwrap();
-    let name = common::pause_bin()
+    let name = pid1::pause_bin()
         .file_name()
         .unwrap()
         .to_string_lossy()
@@ -284,14 +283,14 @@ fn process_name_is_pause_and_it_has_no_signal_handlers() {
 
 #[test]
 fn binary_is_static_with_one_read_execute_segment_and_nothing_writable() {
-    let bin = common::pause_bin();
+    let bin = pid1::pause_bin();
     let out = match std::process::Command::new("readelf")
         .arg("-lhW")
         .arg(&bin)
         .output()
     {
         Ok(out) if out.status.success() => String::from_utf8(out.stdout).unwrap(),
-        other => return common::cannot_run(&format!("readelf (Debian's binutils): {other:?}")),
+        other => return test_support::ci::cannot_run(&format!("readelf (Debian's binutils): {other:?}")),
     };
     assert!(
         out.contains("EXEC (Executable file)"),

@@ -17,9 +17,9 @@
 //! and for the Docker tests a Docker engine and the image ($PAUSE_IMAGE,
 //! default pause:<version>, `make image`).
 
-mod common;
-
-use common::{As, DEADLINE, Pause, Stdio, cannot_run, ignored_signals, poll};
+use test_support::pid1::{self, As, Pause, Stdio, ignored_signals};
+use test_support::ci::cannot_run;
+use test_support::wait::{DEADLINE, poll};
 use nix::libc;
 use nix::sys::signal::Signal;
 use std::collections::BTreeSet;
@@ -222,9 +222,9 @@ fn run_lifecycle(prefix: &[&std::ffi::OsStr], envs: &[(&str, &std::ffi::OsStr)])
         "1",
     ])
     .env_clear()
-    .env("PAUSE_BIN", common::pause_bin())
+    .env("PAUSE_BIN", pid1::pause_bin())
     .envs(envs.iter().copied());
-    if let Some(r) = common::runner() {
+    if let Some(r) = pid1::runner() {
         cmd.env("PAUSE_RUNNER", r);
     }
     let out = cmd.output().expect("run the recorded lifecycle");
@@ -260,7 +260,7 @@ fn record_with_strace() -> Option<BTreeSet<String>> {
         &[&prefix[..], &[out.as_os_str(), "--".as_ref()]].concat(),
         &[],
     );
-    let exec_line = format!("execve(\"{}\"", common::pause_bin().display());
+    let exec_line = format!("execve(\"{}\"", pid1::pause_bin().display());
     let (mut calls, mut runs) = (BTreeSet::new(), 0);
     for entry in std::fs::read_dir(&dir.0).unwrap() {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
@@ -312,7 +312,7 @@ fn record_with_qemu() -> BTreeSet<String> {
 #[test]
 fn recorded_calls_are_in_the_profile() {
     let Some(p) = profile() else { return };
-    let calls = if common::emulated() {
+    let calls = if pid1::emulated() {
         record_with_qemu()
     } else {
         match record_with_strace() {
@@ -337,7 +337,7 @@ fn recorded_calls_are_in_the_profile() {
     );
     eprintln!(
         "recorded ({}): {calls:?}",
-        if common::emulated() { "qemu" } else { "strace" }
+        if pid1::emulated() { "qemu" } else { "strace" }
     );
 }
 

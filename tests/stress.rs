@@ -12,9 +12,9 @@
 //! pause as PID 1 needs root or user namespaces; the fork storm needs root
 //! (a pids cgroup).
 
-mod common;
-
-use common::{As, DEADLINE, Pause, Stdio, cannot_run, ignored_signals, poll};
+use test_support::pid1::{self, As, Pause, Stdio, ignored_signals};
+use test_support::ci::cannot_run;
+use test_support::wait::{DEADLINE, poll};
 use nix::libc;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
@@ -629,8 +629,8 @@ fn argv_budget() -> usize {
     let env: usize = std::env::vars_os()
         .map(|(k, v)| k.len() + v.len() + 2 + 8)
         .sum();
-    let path = common::pause_bin().as_os_str().len()
-        + common::runner().map_or(0, |r| r.as_os_str().len())
+    let path = pid1::pause_bin().as_os_str().len()
+        + pid1::runner().map_or(0, |r| r.as_os_str().len())
         + 32;
     arg_max - env - path - 64 * 1024
 }

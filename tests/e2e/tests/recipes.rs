@@ -1,7 +1,7 @@
 //! The deploy/ recipes that cannot run here (kind, CRI-O, containerd 2.x)
 //! carry the same setting as the one the CRI suite runs with.
 
-use pause_cri::{read_toml, sandbox_image_of, sandbox_image_toml, workspace};
+use test_support::cri::{read_toml, sandbox_image_of, sandbox_image_toml, workspace};
 
 fn deploy(path: &str) -> String {
     let p = workspace().join("deploy").join(path);

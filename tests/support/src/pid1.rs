@@ -1,11 +1,11 @@
 //! Runs the real pause binary the way a container runtime does and observes it
 //! from outside: exit status, what it printed, and `/proc`.
 //!
-//! `PAUSE_BIN` selects the binary (default: the one Cargo built for these
-//! tests); `PAUSE_RUNNER` names an emulator (qemu-user) to run it under.
+//! `PAUSE_BIN` selects the binary (default: this machine's in `bin/`); `PAUSE_RUNNER` names an emulator (qemu-user) to run it under.
 //! Shared by the behaviour and stress suites.
-#![allow(dead_code)]
 
+use crate::ci::cannot_run;
+use crate::wait::poll;
 use nix::libc;
 use nix::sched::{CloneFlags, clone, setns};
 use nix::sys::signal::{Signal, kill};
@@ -19,16 +19,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
-
-/// Long enough for qemu on a loaded two-core machine; conditions are polled,
-/// so a passing run never waits this long.
-pub const DEADLINE: Duration = Duration::from_secs(60);
 
 pub fn pause_bin() -> PathBuf {
     std::env::var_os("PAUSE_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_pause")))
+        .unwrap_or_else(|| crate::repo::path(&format!("bin/pause-linux-{}", host_arch())))
 }
 
 pub fn runner() -> Option<PathBuf> {
@@ -43,16 +38,17 @@ pub fn emulated() -> bool {
     runner().is_some()
 }
 
-pub fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
-}
-
-/// A test that cannot run here says why; in CI that is a failure, not a skip.
-pub fn cannot_run(why: &str) {
-    if in_ci() {
-        panic!("required in CI: {why}");
+/// This machine's architecture, as Kubernetes and the binaries' names spell it.
+pub fn host_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "arm" => "arm",
+        "powerpc64" => "ppc64le",
+        "s390x" => "s390x",
+        "riscv64" => "riscv64",
+        other => panic!("no pause binary for {other}"),
     }
-    eprintln!("SKIPPED (not in CI): {why}");
 }
 
 /// How pause is started.
@@ -455,15 +451,6 @@ pub fn children_of(ppid: i32) -> (Vec<i32>, usize) {
         }
     }
     (kids, zombies)
-}
-
-/// Polls `cond` every millisecond until it holds; fails after `DEADLINE`.
-pub fn poll(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 /// Every signal pause must ignore: all catchable ones but SIGINT and SIGTERM

@@ -6,7 +6,7 @@
 //! the project's archive (`make oci`); `make e2e-cri` provides all of them.
 //! Outside CI a missing requirement skips; in CI it fails.
 
-use pause_cri::{
+use test_support::cri::{
     NamespaceMode, Node, Sandbox, Workload, alive, can_run, children_of, pack_workload,
     pause_archive, poll, report, status_field,
 };
@@ -55,7 +55,7 @@ fn assert_is_our_pause(s: &Sandbox) {
     // default archive is in use.
     if std::env::var_os("PAUSE_OCI_ARCHIVE").is_none() {
         let ours =
-            pause_cri::workspace().join(format!("bin/pause-linux-{}", pause_cri::host_arch()));
+            test_support::cri::workspace().join(format!("bin/pause-linux-{}", test_support::cri::host_arch()));
         let exe = std::fs::read(format!("/proc/{}/exe", s.pid)).unwrap();
         assert!(
             exe == std::fs::read(&ours).unwrap(),
@@ -75,7 +75,7 @@ fn assert_is_our_pause(s: &Sandbox) {
 fn stop_and_remove(node: &Node, s: &Sandbox, containers: &[String], pids: &[i32]) {
     node.stop_pod(&s.id);
     let (state, _) = node.pod_status(&s.id);
-    assert_eq!(state, k8s_cri::v1::PodSandboxState::SandboxNotready);
+    assert_eq!(state, test_support::cri::api::PodSandboxState::SandboxNotready);
     for &pid in pids.iter().chain([&s.pid]) {
         poll(&format!("process {pid} gone after StopPodSandbox"), || {
             (!alive(pid)).then_some(())
@@ -236,7 +236,7 @@ fn sigterm_ends_the_sandbox_with_status_0() {
     let _ = events.wait();
     poll("pod NOTREADY after pause exited", || {
         let (state, _) = node.pod_status(&s.id);
-        (state == k8s_cri::v1::PodSandboxState::SandboxNotready).then_some(())
+        (state == test_support::cri::api::PodSandboxState::SandboxNotready).then_some(())
     });
     stop_and_remove(&node, &s, &[], &[]);
 }

@@ -11,6 +11,8 @@
 //! - that image index lists one image manifest per platform;
 //! - each manifest has one config and one gzip layer holding only the binary.
 
+pub mod size;
+
 use flate2::{Compression, GzBuilder};
 use oci_spec::image::{
     Arch, ConfigBuilder, Descriptor, DescriptorBuilder, HistoryBuilder, ImageConfigurationBuilder,

@@ -1,7 +1,7 @@
 //! Sandbox lifecycle through containerd's CRI, the way kubelet drives it:
 //! RunPodSandbox until the pod is READY, then StopPodSandbox. One private
-//! containerd per peer (the CRI suite's `pause_cri::Node`), each with the
-//! peer packed by the project's own packer (`pause_oci`) under the sandbox
+//! containerd per peer (the CRI suite's `test_support::cri::Node`), each with the
+//! peer packed by the project's own packer (`xtask`) under the sandbox
 //! image reference that containerd is configured with; runs interleaved.
 //!
 //! Runs in a child process of the harness: the CRI library panics on
@@ -10,7 +10,7 @@
 use crate::stats::{self, Summary};
 use crate::{Peer, proc};
 use nix::unistd::Pid;
-use pause_cri::{NamespaceMode, Node};
+use test_support::cri::{NamespaceMode, Node};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -25,7 +25,7 @@ fn wait_exec(pid: Pid, image_name: &str) {
         if exe.file_name() == Path::new(image_name).file_name() {
             return;
         }
-        if start.elapsed() > pause_cri::DEADLINE {
+        if start.elapsed() > test_support::cri::DEADLINE {
             panic!(
                 "sandbox process {pid} runs {}, not /{image_name}",
                 exe.display()
@@ -60,7 +60,7 @@ impl Lifecycle {
 
 /// Why the figure cannot be measured here, if it cannot.
 pub fn unavailable() -> Option<String> {
-    pause_cri::missing_requirements()
+    test_support::cri::missing_requirements()
 }
 
 pub fn runtime_version() -> String {
@@ -80,7 +80,7 @@ pub fn measure(peers: &[Peer], arch: &str, runs: usize) -> Vec<Lifecycle> {
             .sandbox_image
             .rsplit_once(':')
             .expect("sandbox image reference with a tag");
-        let opts = pause_oci::Options {
+        let opts = xtask::Options {
             epoch: 0,
             path: format!("/{}", peer.image_name),
             entrypoint: peer.entrypoint(),
@@ -90,9 +90,9 @@ pub fn measure(peers: &[Peer], arch: &str, runs: usize) -> Vec<Lifecycle> {
             tag: tag.into(),
         };
         let binary = std::fs::read(&peer.path).expect("read peer binary");
-        let built = pause_oci::build(
+        let built = xtask::build(
             &opts,
-            &[pause_oci::Input {
+            &[xtask::Input {
                 arch: arch.into(),
                 binary,
                 source_name: peer.key.clone(),
@@ -123,7 +123,7 @@ pub fn measure(peers: &[Peer], arch: &str, runs: usize) -> Vec<Lifecycle> {
             // peer itself sleeps in its wait, as in the other figures.
             let pid = Pid::from_raw(sandbox.pid);
             wait_exec(pid, &peers[i].image_name);
-            proc::wait_ready_foreign(pid, pause_cri::DEADLINE)
+            proc::wait_ready_foreign(pid, test_support::cri::DEADLINE)
                 .unwrap_or_else(|e| panic!("sandbox of {}: {e}", peers[i].label));
             let run_ms = t0.elapsed().as_secs_f64() * 1e3;
             let t1 = Instant::now();
@@ -149,7 +149,7 @@ pub fn cleanup(dir: &Path) -> Vec<String> {
     let dir_s = dir.display().to_string();
     let mut found = Vec::new();
     let mut victims = Vec::new();
-    for (pid, cmdline) in pause_cri::processes() {
+    for (pid, cmdline) in test_support::cri::processes() {
         if cmdline.contains(&dir_s) && pid != std::process::id() as i32 {
             found.push(format!("process {pid}: {cmdline}"));
             let mut stack = vec![pid];
@@ -169,10 +169,10 @@ pub fn cleanup(dir: &Path) -> Vec<String> {
         let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
     }
     let start = Instant::now();
-    while victims.iter().any(|&p| pause_cri::alive(p)) && start.elapsed() < pause_cri::DEADLINE {
+    while victims.iter().any(|&p| test_support::cri::alive(p)) && start.elapsed() < test_support::cri::DEADLINE {
         std::thread::yield_now();
     }
-    let mut mounts: Vec<String> = pause_cri::mounts()
+    let mut mounts: Vec<String> = test_support::cri::mounts()
         .into_iter()
         .filter(|m| m.starts_with(&dir_s))
         .collect();

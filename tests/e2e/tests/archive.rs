@@ -2,7 +2,7 @@
 //! (skopeo): one image index, and each platform resolves to an image that
 //! runs /pause as 65535:65535.
 
-use pause_cri::{in_ci, pause_archive, read_toml, workspace};
+use test_support::cri::{in_ci, pause_archive, read_toml, workspace};
 use std::process::Command;
 
 fn skopeo(args: &[&str]) -> serde_json::Value {
@@ -20,7 +20,7 @@ fn skopeo(args: &[&str]) -> serde_json::Value {
 
 #[test]
 fn skopeo_reads_the_index_and_every_platform() {
-    if pause_cri::which("skopeo").is_none() {
+    if test_support::cri::which("skopeo").is_none() {
         assert!(!in_ci(), "required in CI: skopeo (make deps-cri)");
         eprintln!("SKIPPED (not in CI): skopeo missing: make deps-cri");
         return;

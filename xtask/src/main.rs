@@ -9,7 +9,7 @@
 //! s390x, riscv64). Prints the archive's path, the image index digest and one
 //! line per platform.
 
-use pause_oci::{Input, Options, build};
+use xtask::{Input, Options, build};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,7 +18,7 @@ const USAGE: &str = "usage: pause-oci --out FILE [--name REPO] [--tag TAG] [--ep
 [--path /pause] [--entrypoint JSON-ARRAY] [--user UID:GID] [--label KEY=VALUE]... ARCH=FILE...
   --epoch defaults to $SOURCE_DATE_EPOCH (one of them is required)";
 
-fn run() -> pause_oci::Result<()> {
+fn run() -> xtask::Result<()> {
     let mut args = std::env::args().skip(1);
     let mut out: Option<PathBuf> = None;
     let mut epoch: Option<i64> = None;

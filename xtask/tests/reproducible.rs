@@ -64,7 +64,7 @@ fn pack_in(dir: &Path, mode: u32, mtime: SystemTime) -> (Vec<u8>, String) {
             .unwrap();
         args.push(format!("{a}=bin/pause-linux-{a}"));
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_pause-oci"))
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(&args)
         .current_dir(dir)
         .env_remove("SOURCE_DATE_EPOCH")
@@ -147,7 +147,7 @@ fn inputs_change_the_digest() {
     let (base, _) = pack_in(&d.path().join("a"), 0o755, SystemTime::now());
     // Another epoch: every timestamp moves, so the bytes do too.
     let dir = d.path().join("a");
-    let out = Command::new(env!("CARGO_BIN_EXE_pause-oci"))
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(["--out", "other.tar", "amd64=bin/pause-linux-amd64"])
         .current_dir(&dir)
         .env("SOURCE_DATE_EPOCH", (EPOCH + 1).to_string())
@@ -157,7 +157,7 @@ fn inputs_change_the_digest() {
     let other = std::fs::read(dir.join("other.tar")).unwrap();
     assert_ne!(sha256(&base), sha256(&other));
     // Without an epoch the packer refuses rather than using the clock.
-    let out = Command::new(env!("CARGO_BIN_EXE_pause-oci"))
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(["--out", "none.tar", "amd64=bin/pause-linux-amd64"])
         .current_dir(&dir)
         .env_remove("SOURCE_DATE_EPOCH")

@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 use tonic::transport::{Channel, Endpoint, Uri};
 
 pub use cri::NamespaceMode;
+/// The CRI API types, for suites that build their own requests.
+pub use k8s_cri::v1 as api;
 
 /// Generous for a loaded two-core machine; conditions are polled, so a
 /// passing run never waits this long.
@@ -861,7 +863,7 @@ pub fn pack_workload(dir: &Path) -> Workload {
     let bin = workload_bin();
     let binary = std::fs::read(&bin)
         .unwrap_or_else(|e| panic!("{}: {e} (run `make workload`)", bin.display()));
-    let opts = pause_oci::Options {
+    let opts = xtask::Options {
         epoch: 0,
         path: "/workload".into(),
         entrypoint: vec!["/workload".into()],
@@ -870,9 +872,9 @@ pub fn pack_workload(dir: &Path) -> Workload {
         name: "docker.io/library/pause-cri-workload".into(),
         tag: "test".into(),
     };
-    let built = pause_oci::build(
+    let built = xtask::build(
         &opts,
-        &[pause_oci::Input {
+        &[xtask::Input {
             arch: host_arch().into(),
             binary,
             source_name: "workload".into(),

@@ -1,0 +1,34 @@
+//! Paths in the repository, whichever crate or directory a test runs from.
+
+use std::path::{Path, PathBuf};
+
+/// The repository root (this crate is `tests/support`).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root")
+}
+
+/// A path relative to the repository root.
+pub fn path(relative: &str) -> PathBuf {
+    root().join(relative)
+}
+
+/// The root package's version, as the Makefile and the image tag use it.
+pub fn version() -> String {
+    let toml = std::fs::read_to_string(path("Cargo.toml")).expect("Cargo.toml");
+    toml.lines()
+        .find_map(|l| l.strip_prefix("version = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .expect("version in Cargo.toml")
+        .to_string()
+}
+
+/// The project's multi-architecture OCI archive (`make oci`), or
+/// `PAUSE_OCI_ARCHIVE` when set.
+pub fn pause_archive() -> PathBuf {
+    std::env::var_os("PAUSE_OCI_ARCHIVE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| path("bin/pause-oci.tar"))
+}
