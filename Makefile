@@ -1,36 +1,56 @@
-# pause: build, test, package and measure. `make help` lists the targets.
+# pause: build, release, test and measure the pod sandbox binary.
+# `make help` lists the targets by group. Every target that needs a package
+# depends on `deps`, so each one works alone on a new Debian machine (as root).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-VERSION  := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
-ARCHES   := amd64 arm64 arm ppc64le s390x riscv64
-# Kubernetes' architecture names, as Docker's TARGETARCH spells them, to Rust targets.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+ARCHES  := amd64 arm64 arm ppc64le s390x riscv64
+# Kubernetes' architecture names (Docker's TARGETARCH) to Rust targets...
 target_amd64   := x86_64-unknown-linux-gnu
 target_arm64   := aarch64-unknown-linux-gnu
 target_arm     := armv7-unknown-linux-gnueabihf
 target_ppc64le := powerpc64le-unknown-linux-gnu
 target_s390x   := s390x-unknown-linux-gnu
 target_riscv64 := riscv64gc-unknown-linux-gnu
-# qemu-user emulators for the behavioural tests of foreign binaries.
+# ...and to the qemu-user emulators that run the foreign ones.
 qemu_arm64   := qemu-aarch64-static
 qemu_arm     := qemu-arm-static
 qemu_ppc64le := qemu-ppc64le-static
 qemu_s390x   := qemu-s390x-static
 qemu_riscv64 := qemu-riscv64-static
 
-SIZE_BUDGET_amd64 := 1536
-SIZE_BUDGET       := 2048
+HOST_ARCH    := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+CROSS_ARCHES := $(filter-out $(HOST_ARCH),$(ARCHES))
+BINARIES     := $(foreach a,$(ARCHES),bin/pause-linux-$(a))
+IMAGE        ?= pause:$(VERSION)
+REVISION     ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+SOURCE       ?= $(shell git remote get-url origin 2>/dev/null || echo unknown)
+# The image's repository in bin/pause-oci.tar; empty means xtask's default.
+OCI_NAME     ?=
 
-SYSROOT  := $(shell rustc --print sysroot 2>/dev/null)
-OBJCOPY  := LD_LIBRARY_PATH=$(SYSROOT)/lib $(SYSROOT)/lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-objcopy
-BINARIES := $(foreach a,$(ARCHES),bin/pause-linux-$(a))
+SYSROOT := $(shell rustc --print sysroot 2>/dev/null)
+OBJCOPY := LD_LIBRARY_PATH=$(SYSROOT)/lib $(SYSROOT)/lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-objcopy
 
-.PHONY: help build size run test test-unit test-cross lint image deps e2e clean FORCE
+# The test workload: a static x86_64 program, shipped FROM scratch.
+WORKLOAD_TARGET  := x86_64-unknown-linux-musl
+WORKLOAD_IMAGE   ?= pause-workload:test
+WORKLOAD_BIN     := target/e2e/workload/workload
+WORKLOAD_ARCHIVE := target/e2e/pause-workload.docker.tar
+
+.PHONY: help build size oci oci-repro image run \
+  test lint test-behaviour test-behaviour-emulated test-stress test-stress-emulated test-seccomp \
+  test-release test-e2e test-e2e-docker test-e2e-podman test-e2e-containerd \
+  bench bench-quick deps clean FORCE \
+  workload workload-image docker-pause-image podman-archives
 
 help: ## list the targets
-	@grep -hE '^[a-z0-9][a-z0-9-]*:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@awk 'BEGIN { FS = ":.*## " } \
+	  /^##@/ { printf "\n%s\n", substr($$0, 5) } \
+	  /^[a-z0-9][a-z0-9-]*:.*## / { printf "  %-24s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
-build: $(BINARIES) ## build bin/pause-linux-<arch> for every architecture
+##@ Build and release
+build: $(BINARIES) ## build bin/pause-linux-<arch> for every architecture and check their sizes
 	@$(MAKE) --no-print-directory size
 
 # The shipped binary: release profile, static relocation (no dynamic section),
@@ -42,29 +62,18 @@ bin/pause-linux-%: FORCE
 	@# Replace the file only when it changed, and atomically: tests may be running it.
 	@if cmp -s $@.new $@; then rm $@.new; else mv -f $@.new $@; fi
 
-size: ## check every binary against its byte budget
-	@fail=0; for a in $(ARCHES); do \
-	  f=bin/pause-linux-$$a; s=$$(stat -c %s $$f); \
-	  b=$(SIZE_BUDGET); [ $$a = amd64 ] && b=$(SIZE_BUDGET_amd64); \
-	  if [ $$s -le $$b ]; then v=ok; else v=OVER; fail=1; fi; \
-	  printf '%-26s %5d bytes (budget %d) %s\n' $$f $$s $$b $$v; \
-	done; exit $$fail
-
 FORCE:
 
-HOST_ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
-IMAGE     ?= pause:$(VERSION)
-REVISION  := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
-SOURCE    ?= $(shell git remote get-url origin 2>/dev/null || echo unknown)
+size: ## check every binary in bin/ against its byte budget (xtask/src/size.rs)
+	@cargo xtask size
 
-deps: ## install the Debian packages and Rust targets the build and tests need
-	@command -v qemu-aarch64-static >/dev/null && command -v strace >/dev/null && command -v protoc >/dev/null || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    qemu-user-static strace busybox-static protobuf-compiler >/dev/null; }
-	@rustup component add rustfmt clippy 2>&1 | grep -v "is up to date" || true
-	@rustup target add $(foreach a,$(ARCHES),$(target_$(a))) 2>&1 | grep -v "is up to date" || true
+oci: build ## write bin/pause-oci.tar, one reproducible OCI image index for every architecture
+	cargo xtask oci --source "$(SOURCE)" --revision $(REVISION) $(if $(OCI_NAME),--name $(OCI_NAME))
 
-image: bin/pause-linux-$(HOST_ARCH) ## build the image for this machine with the local Docker (starts dockerd if needed)
+oci-repro: ## build bin/pause-oci.tar in two fresh clones of HEAD and compare the bytes
+	cargo xtask oci-repro --source "$(SOURCE)" $(if $(OCI_NAME),--name $(OCI_NAME))
+
+image: bin/pause-linux-$(HOST_ARCH) ## build the image for this machine into the local Docker (starts dockerd)
 	tests/scripts/dockerd.sh
 	docker build -q --build-arg TARGETARCH=$(HOST_ARCH) --build-arg VERSION=$(VERSION) \
 	  --build-arg REVISION=$(REVISION) --build-arg SOURCE=$(SOURCE) -t $(IMAGE) .
@@ -79,31 +88,117 @@ run: bin/pause-linux-$(HOST_ARCH) ## start pause: in Docker, or as PID 1 of a ne
 	  unshare --pid --fork --kill-child bin/pause-linux-$(HOST_ARCH); \
 	fi
 
-lint: ## cargo fmt --check and clippy -D warnings, pause itself for every architecture
+##@ Test (as root; each target installs what it needs)
+test: lint test-behaviour test-behaviour-emulated test-release test-e2e test-stress test-stress-emulated test-seccomp bench-quick ## everything CI runs
+
+lint: deps ## cargo fmt --check and clippy -D warnings: the workspace, and pause for every architecture
 	cargo fmt --all --check
 	cargo clippy -q --locked --workspace --all-targets -- -D warnings
 	$(foreach a,$(ARCHES),cargo clippy -q --locked -p pause --bin pause --target $(target_$(a)) -- -D warnings && ) true
 
-test-unit: deps build ## behavioural tests of the native binary (needs root, or user namespaces)
-	PAUSE_BIN=$(CURDIR)/bin/pause-linux-$(HOST_ARCH) cargo test -q --locked -p pause --test behaviour
+BEHAVIOUR := cargo test -q --locked -p pause --test behaviour
+test-behaviour: deps build ## tests/behaviour.rs: the contract, against this machine's binary
+	PAUSE_BIN=$(CURDIR)/bin/pause-linux-$(HOST_ARCH) $(BEHAVIOUR)
 
-CROSS_ARCHES := $(filter-out $(HOST_ARCH),$(ARCHES))
-test-cross: $(foreach a,$(CROSS_ARCHES),test-arch-$(a)) ## the same behavioural tests for every other architecture, under qemu-user
+test-behaviour-emulated: $(foreach a,$(CROSS_ARCHES),test-behaviour-$(a)) ## the same, for every other architecture under qemu-user
 
-test-arch-%: deps build
-	@echo "== $* under $(qemu_$*)"
-	PAUSE_BIN=$(CURDIR)/bin/pause-linux-$* PAUSE_RUNNER=$$(command -v $(qemu_$*)) \
-	  cargo test -q --locked -p pause --test behaviour
+test-behaviour-%: deps build
+	@echo "== behaviour of pause-linux-$* under $(qemu_$*)"
+	PAUSE_BIN=$(CURDIR)/bin/pause-linux-$* PAUSE_RUNNER=$$(command -v $(qemu_$*)) $(BEHAVIOUR)
 
-# Each test suite beyond the binary's own keeps its targets in a fragment
-# beside its code; they define e2e-*, stress, bench and their deps-* targets.
--include $(sort $(wildcard tests/*.mk tests/*/*.mk))
+# One storm at a time: each wants both cores, and prints what it did.
+STRESS      := cargo test -q --locked -p pause --test stress -- --test-threads 1 --nocapture
+STRESS_FULL ?= STRESS_SIGNALS=1000000 STRESS_ORPHANS=100000 STRESS_ARGVS=10000 STRESS_STOPS=200
+STRESS_SMALL ?= STRESS_SIGNALS=20000 STRESS_ORPHANS=2000 STRESS_ARGVS=200 STRESS_STOPS=20
 
-e2e: e2e-docker e2e-podman e2e-cri ## every end-to-end suite: Docker, podman, containerd's CRI (needs root)
+test-stress: deps build ## tests/stress.rs: signal, fork, stop and argument storms against this machine's binary
+	$(STRESS_FULL) PAUSE_BIN=$(CURDIR)/bin/pause-linux-$(HOST_ARCH) $(STRESS)
 
-TEST_EXTRA += e2e stress stress-cross test-seccomp bench-quick
+test-stress-emulated: deps build ## the storms, small, under qemu-user for every other architecture
+	@$(foreach a,$(CROSS_ARCHES),echo "== storms against pause-linux-$(a) under $(qemu_$(a))" && \
+	  $(STRESS_SMALL) PAUSE_BIN=$(CURDIR)/bin/pause-linux-$(a) \
+	  PAUSE_RUNNER=$$(command -v $(qemu_$(a))) $(STRESS) && ) true
 
-test: lint test-unit test-cross $(TEST_EXTRA) ## everything CI runs: lint, behaviour on all arches, and the suites below
+SECCOMP := cargo test -q --locked -p pause --test seccomp
+test-seccomp: deps build image ## tests/seccomp.rs: deploy/seccomp/pause.json against recorded calls, in Docker and podman
+	PAUSE_BIN=$(CURDIR)/bin/pause-linux-$(HOST_ARCH) PAUSE_IMAGE=$(IMAGE) $(SECCOMP) -- --nocapture
+	$(foreach a,$(CROSS_ARCHES),PAUSE_BIN=$(CURDIR)/bin/pause-linux-$(a) \
+	  PAUSE_RUNNER=$$(command -v $(qemu_$(a))) $(SECCOMP) \
+	  -- --exact recorded_calls_are_in_the_profile --nocapture && ) true
+
+test-release: deps build ## xtask's own tests: the OCI packer is reproducible and writes a valid layout
+	cargo test -q --locked -p xtask
+
+test-e2e: test-e2e-docker test-e2e-podman test-e2e-containerd ## every end-to-end suite below
+
+E2E_ENV = PAUSE_IMAGE=$(IMAGE) WORKLOAD_IMAGE=$(WORKLOAD_IMAGE) WORKLOAD_BIN=$(CURDIR)/$(WORKLOAD_BIN) \
+  PAUSE_OCI_ARCHIVE=$(CURDIR)/bin/pause-oci.tar WORKLOAD_ARCHIVE=$(CURDIR)/$(WORKLOAD_ARCHIVE)
+E2E     = $(E2E_ENV) cargo test -q --locked -p pause-e2e
+
+test-e2e-docker: deps docker-pause-image workload-image ## tests/e2e/tests/docker.rs: the image in Docker with the workload in its pod
+	$(E2E) --test docker -- --test-threads 2
+
+test-e2e-podman: deps oci podman-archives ## tests/e2e/tests/podman.rs: the image as a podman pod's infra container
+	$(E2E) --test podman -- --test-threads 2
+
+test-e2e-containerd: deps oci workload ## tests/e2e/tests/{containerd,archive,recipes}.rs: containerd's CRI, the archive, deploy/
+	$(E2E) --test containerd --test archive --test recipes
+
+workload: deps
+	cargo build -q --release --locked -p pause-workload --target $(WORKLOAD_TARGET)
+	@mkdir -p $(dir $(WORKLOAD_BIN))
+	cp target/$(WORKLOAD_TARGET)/release/workload $(WORKLOAD_BIN)
+
+workload-image: workload
+	tests/scripts/dockerd.sh
+	docker build -q -f tests/e2e/workload/Dockerfile -t $(WORKLOAD_IMAGE) $(dir $(WORKLOAD_BIN))
+
+# Loaded the way the README tells users to: Debian's Docker 20.10 cannot
+# `docker load` an OCI index, so skopeo copies this machine's platform.
+docker-pause-image: deps oci
+	tests/scripts/dockerd.sh
+	skopeo copy -q oci-archive:bin/pause-oci.tar:$(VERSION) docker-daemon:$(IMAGE)
+
+# podman loads the pause archive itself; the workload goes in as a docker-archive.
+podman-archives: workload-image
+	docker save -o $(WORKLOAD_ARCHIVE) $(WORKLOAD_IMAGE)
+
+##@ Benchmark (as root)
+BENCH_OUT ?= benches/results
+REF_PAUSE ?=
+# The revision the binaries were built from; -dirty when their sources differ from it.
+BENCH_REV  = $(REVISION)$(shell git diff --quiet HEAD -- src Cargo.toml build.rs link.ld 2>/dev/null || echo -dirty)
+BENCH      = BENCH_REVISION=$(BENCH_REV) cargo run -q --locked -p pause-bench -- \
+  --bin-dir bin --arch $(HOST_ARCH) $(if $(REF_PAUSE),--ref $(REF_PAUSE))
+
+bench: deps build ## pause next to catatonit -P (and REF_PAUSE=/path): writes benches/results/
+	$(BENCH) --out $(BENCH_OUT) --command "make bench"
+
+bench-quick: deps build ## the whole benchmark harness with few iterations, asserting no timing (CI)
+	cargo test -q --locked -p pause-bench
+	$(BENCH) --quick --out target/bench-quick --command "make bench-quick"
+
+##@ Dependencies
+# Debian packages by what needs them; `make deps` installs whichever are missing.
+# protoc: the CRI client crate (k8s-cri) generates its code at build time,
+# so even `make lint` needs it; readelf checks the binaries' form.
+DEBS_BUILD   := protobuf-compiler binutils
+DEBS_EMULATE := qemu-user-static
+DEBS_ENGINES := docker.io podman runc conmon containerd containernetworking-plugins skopeo iproute2 busybox-static
+# strace records system calls; scmp_sys_resolver (package seccomp) checks names.
+DEBS_TRACE   := strace jq seccomp
+DEBS_BENCH   := valgrind catatonit file
+DEBS         := $(DEBS_BUILD) $(DEBS_EMULATE) $(DEBS_ENGINES) $(DEBS_TRACE) $(DEBS_BENCH)
+
+deps: ## install the Debian packages, Rust targets and components that the build and every suite need
+	@missing=$$(for p in $(DEBS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@rustup component add rustfmt clippy 2>&1 | grep -v "is up to date" || true
+	@rustup target add $(foreach a,$(ARCHES),$(target_$(a))) $(WORKLOAD_TARGET) 2>&1 | grep -v "is up to date" || true
 
 clean: ## remove build output
 	cargo clean

@@ -18,19 +18,13 @@ mod sys;
 use arch::Args;
 use linux_raw_sys::general::{SIGCHLD, SIGINT, SIGTERM};
 
-/// Exit codes when setup fails (kept in step with the README).
-const EXIT_SIGNAL_MASK: u8 = 1;
-const EXIT_CHDIR: u8 = 2;
-/// Upstream's code for "the wait loop ended", which it can only do on a kernel error.
-const EXIT_SIGNAL_WAIT: u8 = 42;
-
 // Inlined into the entry point: on RISC targets every function costs bytes.
 #[inline(always)]
 fn main(args: Args) -> ! {
     // First of all, so that no signal can end pause from here on. This also
     // makes writes to a closed pipe fail with EPIPE instead of killing us.
     if sys::block_all_signals().is_err() {
-        message::failed(b"pause: rt_sigprocmask failed\n", EXIT_SIGNAL_MASK);
+        message::sigmask_failed();
     }
 
     match args.clone().find_map(flag) {
@@ -42,7 +36,7 @@ fn main(args: Args) -> ! {
 
     // Do not pin whatever directory the runtime started us in.
     if sys::chdir_root().is_err() {
-        message::failed(b"pause: chdir(\"/\") failed\n", EXIT_CHDIR);
+        message::chdir_failed();
     }
     // Do not hold descriptors a runtime leaked to us. Best effort: kernels
     // before 5.9 have no close_range, and pause works without it.
@@ -52,25 +46,22 @@ fn main(args: Args) -> ! {
         message::not_first_process();
     }
 
-    arch::continue_on_strings_page(args, idle)
+    // Set-up is over: `arch` moves to one page of stack next to the
+    // command-line strings, gives back the rest (8 kB resident instead of
+    // 12 to 16, in every pod), and takes signals there for good.
+    arch::idle_on_small_stack(args)
 }
 
-/// The rest of pause's life, on one page of stack.
-extern "C" fn idle(strings_page: usize) -> ! {
-    if strings_page != 0 {
-        // The old stack below the strings: 64 KiB covers the argv/auxv tables
-        // and the kernel's random gap of up to 8 KiB with room to spare.
-        const OLD_STACK: usize = 64 * 1024;
-        sys::release_memory(strings_page.wrapping_sub(OLD_STACK), OLD_STACK);
-    }
-    loop {
-        match sys::wait_for_signal() {
-            // One SIGCHLD may stand for many children, or for none (a spoofed one).
-            Ok(SIGCHLD) => sys::reap_children(),
-            Ok(signal @ (SIGINT | SIGTERM)) => message::shutting_down(signal),
-            Ok(_ignored) => {}
-            Err(_) => message::failed(b"pause: rt_sigtimedwait failed\n", EXIT_SIGNAL_WAIT),
-        }
+/// One turn of the idle loop: sleeps until a signal is pending, then acts on
+/// it. Inlined into `arch`'s loop, which repeats it for the rest of pause's life.
+#[inline(always)]
+fn take_signal() {
+    match sys::wait_for_signal() {
+        // One SIGCHLD may stand for many children, or for none (a spoofed one).
+        Ok(SIGCHLD) => sys::reap_children(),
+        Ok(signal @ (SIGINT | SIGTERM)) => message::shutting_down_on(signal),
+        Ok(_ignored) => {}
+        Err(_) => message::wait_failed(),
     }
 }
 
@@ -99,5 +90,5 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     // Nothing in pause can panic; should that change, die loudly but simply.
-    sys::exit(101)
+    message::panicked()
 }

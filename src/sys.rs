@@ -1,6 +1,10 @@
 //! The system calls pause makes, each as a safe function. Errors come back as
 //! the kernel's errno; no call here can touch memory Rust does not own.
 
+// The crate denies `unsafe` elsewhere: making a system call is unsafe, and
+// this is the one module that makes them.
+#![allow(unsafe_code)]
+
 use crate::arch::{syscall0, syscall1, syscall3, syscall4};
 use linux_raw_sys::errno::EINTR;
 use linux_raw_sys::general::{
@@ -117,15 +121,14 @@ pub fn wait_for_signal() -> Result<u32, Errno> {
 /// now (0), there are no children at all (ECHILD), or on any error that
 /// retrying cannot cure (the next SIGCHLD tries again).
 pub fn reap_children() {
-    // SAFETY: no status or rusage pointer: the kernel writes nothing.
-    while let Ok(1..) | Err(EINTR) =
-        check(unsafe { syscall4(__NR_wait4, -1isize as usize, 0, WNOHANG as usize, 0) })
-    {}
+    while let Ok(1..) | Err(EINTR) = check(
+        // SAFETY: no status or rusage pointer: the kernel writes nothing.
+        unsafe { syscall4(__NR_wait4, -1isize as usize, 0, WNOHANG as usize, 0) },
+    ) {}
 }
 
 #[inline(never)]
 pub fn exit(code: u8) -> ! {
-    // SAFETY: touches no memory; ends every thread of the process (there is one).
     // SAFETY: touches no memory; ends every thread of the process (there is
     // one), so control never comes back here.
     unsafe {

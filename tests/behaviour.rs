@@ -3,9 +3,11 @@
 //! operator would observe. Tests that start pause as PID 1 need root or
 //! unprivileged user namespaces.
 
-use test_support::pid1::{self, As, Pause, Stdio, ignored_signals};
-use test_support::wait::poll;
 use nix::sys::signal::Signal;
+use test_support::ci::cannot_run;
+use test_support::pid1::{self, As, Pause, Stdio, ignored_signals};
+use test_support::procfs;
+use test_support::wait::poll;
 
 const SHUTDOWN_TERM: &str = "Shutting down, got signal: Terminated\n";
 const SHUTDOWN_INT: &str = "Shutting down, got signal: Interrupt\n";
@@ -270,13 +272,8 @@ fn process_name_is_pause_and_it_has_no_signal_handlers() {
     // The kernel names a process after its executable's file name.
     assert_eq!(comm.trim_end(), &name[..name.len().min(15)]);
     // Signals are taken synchronously: no handler is installed.
-    let status = std::fs::read_to_string(format!("/proc/{}/status", pause.pid)).unwrap();
-    let caught = status
-        .lines()
-        .find_map(|l| l.strip_prefix("SigCgt:"))
-        .unwrap()
-        .trim();
-    assert_eq!(caught, "0000000000000000");
+    let caught = procfs::status_field(pause.pid.as_raw(), "SigCgt");
+    assert_eq!(caught.as_deref(), Some("0000000000000000"));
     pause.signal(Signal::SIGTERM);
     assert_eq!(pause.wait_exit().code, Some(0));
 }
@@ -290,7 +287,10 @@ fn binary_is_static_with_one_read_execute_segment_and_nothing_writable() {
         .output()
     {
         Ok(out) if out.status.success() => String::from_utf8(out.stdout).unwrap(),
-        other => return test_support::ci::cannot_run(&format!("readelf (Debian's binutils): {other:?}")),
+        other => {
+            let why = format!("readelf (Debian's binutils): {other:?}");
+            return cannot_run(&why);
+        }
     };
     assert!(
         out.contains("EXEC (Executable file)"),

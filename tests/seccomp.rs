@@ -13,26 +13,27 @@
 //!   SIGHUP and stops with exit code 0. A profile without one of the listed
 //!   calls must fail, so none is there for nothing.
 //!
-//! Needs strace, jq and libseccomp's `scmp_sys_resolver` (`make deps-stress`),
+//! Needs strace, jq and libseccomp's `scmp_sys_resolver` (`make deps`),
 //! and for the Docker tests a Docker engine and the image ($PAUSE_IMAGE,
 //! default pause:<version>, `make image`).
 
-use test_support::pid1::{self, As, Pause, Stdio, ignored_signals};
-use test_support::ci::cannot_run;
-use test_support::wait::{DEADLINE, poll};
 use nix::libc;
 use nix::sys::signal::Signal;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use test_support::ci::cannot_run;
+use test_support::command::{Run, run};
+use test_support::docker::{self, Container, docker, pause_image};
+use test_support::pid1::{self, As, Pause, Stdio, ignored_signals};
+use test_support::podman::{self, Podman};
+use test_support::procfs::{status_field, syscall, waiting_for_signals};
+use test_support::repo;
+use test_support::wait::{DEADLINE, poll, wait_for};
 
 fn profile_path() -> PathBuf {
-    repo().join("deploy/seccomp/pause.json")
+    repo::path("deploy/seccomp/pause.json")
 }
 
 /// Runs a tool and returns its stdout; `None` (after `cannot_run`) when the
@@ -48,7 +49,7 @@ fn tool(program: &str, args: &[&str]) -> Option<String> {
             Some(String::from_utf8(out.stdout).expect("utf-8 output"))
         }
         Err(e) => {
-            cannot_run(&format!("{program} ({e}): make deps-stress installs it"));
+            cannot_run(&format!("{program} ({e}): make deps installs it"));
             None
         }
     }
@@ -343,45 +344,11 @@ fn recorded_calls_are_in_the_profile() {
 
 // ----------------------------------------------------------------- docker
 
-fn docker(args: &[&str]) -> std::process::Output {
-    Command::new("docker")
-        .args(args)
-        .output()
-        .expect("run docker")
-}
-
-fn docker_ok(args: &[&str]) -> String {
-    let out = docker(args);
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn image() -> String {
-    std::env::var("PAUSE_IMAGE").unwrap_or_else(|_| format!("pause:{}", env!("CARGO_PKG_VERSION")))
-}
-
-/// Docker answers and has the image; otherwise says why (a failure in CI).
+/// Docker answers (started if need be) and has the image; otherwise says
+/// why (a failure in CI).
 fn docker_ready() -> bool {
-    match Command::new("docker").arg("info").output() {
-        Ok(out) if out.status.success() => {}
-        _ => {
-            cannot_run("a Docker engine (tests/scripts/dockerd.sh starts one)");
-            return false;
-        }
-    }
-    if !docker(&["image", "inspect", &image()]).status.success() {
-        cannot_run(&format!("the image {} (make image)", image()));
-        return false;
-    }
-    true
+    docker::ready(&[pause_image()], "make image")
 }
-
-/// A container removed (with `docker rm -f`) when dropped.
-struct Container(String);
 
 /// The least privilege there is, as the README gives it for Docker and
 /// podman alike: the profile, a read-only root, no capabilities, no new
@@ -402,47 +369,18 @@ fn least_privilege(seccomp: &str) -> [&str; 11] {
     ]
 }
 
-impl Container {
-    /// `docker run -d` with the least privilege there is, under `profile`.
-    fn run(profile: &Path) -> (Container, std::process::Output) {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "pause-seccomp-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        );
-        let seccomp = format!("seccomp={}", profile.display());
-        let image = image();
-        let out = docker(
-            &[
-                &["run", "-d", "--name", &name][..],
-                &least_privilege(&seccomp),
-                &[&image],
-            ]
-            .concat(),
-        );
-        (Container(name), out)
-    }
-
-    fn inspect(&self, format: &str) -> String {
-        docker_ok(&["inspect", "-f", format, &self.0])
-    }
-
-    fn running(&self) -> bool {
-        self.inspect("{{.State.Running}}") == "true"
-    }
-}
-
-impl Drop for Container {
-    fn drop(&mut self) {
-        let _ = docker(&["rm", "-f", &self.0]);
-    }
+/// `docker run -d` with the least privilege there is, under `profile`; the
+/// container is removed when the returned guard is dropped.
+fn run_under(profile: &Path) -> (Container, Run) {
+    let c = Container::named("pause-seccomp");
+    let seccomp = format!("seccomp={}", profile.display());
+    let image = pause_image();
+    let out = c.run(&[&["-d"][..], &least_privilege(&seccomp), &[&image]].concat());
+    (c, out)
 }
 
 /// The fields of /proc/PID/status that show how confined a process is.
-fn confinement(pid: &str) -> Vec<(String, String)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+fn confinement(pid: i32) -> Vec<(String, String)> {
     [
         "Uid",
         "Gid",
@@ -453,45 +391,26 @@ fn confinement(pid: &str) -> Vec<(String, String)> {
         "Seccomp",
     ]
     .iter()
-    .map(|key| {
-        let value = status
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{key}:")))
-            .unwrap_or("")
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        (key.to_string(), value)
-    })
+    .map(|key| (key.to_string(), status_field(pid, key).unwrap_or_default()))
     .collect()
 }
 
 /// Waits until the container's process sleeps in rt_sigtimedwait.
-fn wait_idle(pid: &str) {
-    let want = libc::SYS_rt_sigtimedwait.to_string();
+fn wait_idle(pid: i32) {
     poll(
         &format!("container process {pid} to wait for signals"),
-        || {
-            let now = std::fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
-            now.split_whitespace().next() == Some(want.as_str())
-        },
+        || syscall(pid) == Some(libc::SYS_rt_sigtimedwait),
     );
 }
 
 /// Waits until the container's process has taken every pending signal and
 /// sleeps again.
-fn wait_signals_taken(pid: &str) {
-    poll(
+fn wait_signals_taken(pid: i32) {
+    wait_for(
         &format!("container process {pid} to take its signals"),
-        || {
-            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-            status
-                .lines()
-                .filter(|l| l.starts_with("ShdPnd:") || l.starts_with("SigPnd:"))
-                .all(|l| l.ends_with("0000000000000000"))
-        },
+        DEADLINE,
+        || waiting_for_signals(pid),
     );
-    wait_idle(pid);
 }
 
 #[test]
@@ -499,16 +418,12 @@ fn docker_runs_pause_under_the_profile_with_least_privilege() {
     if !docker_ready() {
         return;
     }
-    let (c, out) = Container::run(&profile_path());
-    assert!(
-        out.status.success(),
-        "docker run under the profile: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (c, out) = run_under(&profile_path());
+    assert!(out.ok(), "docker run under the profile: {}", out.describe());
     poll("the container to run", || c.running());
-    let pid = c.inspect("{{.State.Pid}}");
-    wait_idle(&pid);
-    let confined = confinement(&pid);
+    let pid = c.pid();
+    wait_idle(pid);
+    let confined = confinement(pid);
     let field = |k: &str| confined.iter().find(|(key, _)| key == k).unwrap().1.clone();
     assert_eq!(field("Seccomp"), "2", "a seccomp filter is in force");
     assert_eq!(field("NoNewPrivs"), "1");
@@ -518,24 +433,24 @@ fn docker_runs_pause_under_the_profile_with_least_privilege() {
     assert_eq!(field("Gid"), "65535 65535 65535 65535");
 
     for sig in ["HUP", "USR1", "CHLD", "PIPE", "WINCH"] {
-        docker_ok(&["kill", "-s", sig, &c.0]);
+        run(docker(&["kill", "-s", sig, &c.name])).check();
     }
     // Docker delivers asynchronously: wait until nothing is pending.
-    wait_signals_taken(&pid);
+    wait_signals_taken(pid);
     assert!(
         c.running(),
         "an ignored signal ended pause under the profile"
     );
 
     let started = Instant::now();
-    docker_ok(&["stop", "-t", "30", &c.0]);
+    run(docker(&["stop", "-t", "30", &c.name])).check();
     let took = started.elapsed();
     assert_eq!(c.inspect("{{.State.ExitCode}}"), "0");
     // SIGTERM ended it, not Docker's SIGKILL after the grace period.
     assert!(took < Duration::from_secs(10), "docker stop took {took:?}");
-    let logs = docker(&["logs", &c.0]);
+    let logs = c.logs();
     assert_eq!(
-        String::from_utf8_lossy(&logs.stderr),
+        String::from_utf8_lossy(&logs.out.stderr),
         "Shutting down, got signal: Terminated\n"
     );
     eprintln!("docker under the profile: {confined:?}; docker stop took {took:.1?}");
@@ -558,21 +473,17 @@ fn pause_fails_without_the_calls_it_cannot_do_without() {
     let dir = TempDir::new("seccomp");
     // The filter really is applied to pause: without rt_sigtimedwait it
     // cannot wait for signals and exits with its documented code.
-    let (c, out) = Container::run(&profile_without(&dir.0, "rt_sigtimedwait"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (c, out) = run_under(&profile_without(&dir.0, "rt_sigtimedwait"));
+    assert!(out.ok(), "{}", out.describe());
     poll("pause to give up", || !c.running());
     assert_eq!(c.inspect("{{.State.ExitCode}}"), "42");
-    let logs = docker(&["logs", &c.0]);
+    let logs = c.logs();
     assert_eq!(
-        String::from_utf8_lossy(&logs.stderr),
+        String::from_utf8_lossy(&logs.out.stderr),
         "pause: rt_sigtimedwait failed\n"
     );
     // Without rt_sigprocmask it cannot block signals: exit code 1.
-    let (c, _) = Container::run(&profile_without(&dir.0, "rt_sigprocmask"));
+    let (c, _) = run_under(&profile_without(&dir.0, "rt_sigprocmask"));
     poll("pause to give up", || !c.running());
     assert_eq!(c.inspect("{{.State.ExitCode}}"), "1");
 }
@@ -602,11 +513,11 @@ fn the_runtime_needs_each_call_the_profile_allows_it() {
         );
     }
     for name in always {
-        let (c, out) = Container::run(&profile_without(&dir.0, name));
+        let (c, out) = run_under(&profile_without(&dir.0, name));
         let deadline = Instant::now() + DEADLINE;
         // Either docker run fails or the container stops without ever
         // running pause (it never reaches rt_sigtimedwait).
-        let failed = !out.status.success() || {
+        let failed = !out.ok() || {
             poll("the container to stop", || {
                 !c.running() || Instant::now() > deadline
             });
@@ -621,59 +532,17 @@ fn the_runtime_needs_each_call_the_profile_allows_it() {
 
 // ----------------------------------------------------------------- podman
 
-/// podman with its own store in a temporary directory, set up as this kind
-/// of machine needs: runc, cgroupfs, events in a file, explicit ulimits.
-struct Podman {
-    dir: TempDir,
-}
-
-impl Podman {
-    fn command(&self) -> Command {
-        let mut c = Command::new("podman");
-        let d = &self.dir.0;
-        c.arg("--root")
-            .arg(d.join("root"))
-            .arg("--runroot")
-            .arg(d.join("run"))
-            .arg("--tmpdir")
-            .arg(d.join("tmp"))
-            .args(["--runtime", "runc", "--cgroup-manager", "cgroupfs"])
-            .args(["--events-backend", "file"]);
-        c
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.command().args(args).output().expect("run podman");
-        assert!(
-            out.status.success(),
-            "podman {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-}
-
-impl Drop for Podman {
-    fn drop(&mut self) {
-        let _ = self.command().args(["rm", "-a", "-f"]).output();
-        let _ = self.command().args(["system", "reset", "-f"]).output();
-    }
-}
-
 #[test]
 fn podman_runs_pause_under_the_profile_with_least_privilege() {
     if !docker_ready() {
         return; // the image comes from the local Docker
     }
-    if Command::new("podman").arg("--version").output().is_err() {
-        cannot_run("podman (make deps-stress installs it)");
+    if !podman::ready() {
         return;
     }
-    let podman = Podman {
-        dir: TempDir::new("podman"),
-    };
-    podman.ok(&["pull", "-q", &format!("docker-daemon:{}", image())]);
-    let name = format!("docker.io/library/{}", image());
+    let podman = Podman::new();
+    podman.ok(&["pull", "-q", &format!("docker-daemon:{}", pause_image())]);
+    let name = format!("docker.io/library/{}", pause_image());
     let seccomp = format!("seccomp={}", profile_path().display());
     let podman_only = [
         "--pull",
@@ -692,9 +561,12 @@ fn podman_runs_pause_under_the_profile_with_least_privilege() {
         &[&name],
     ]
     .concat());
-    let pid = podman.ok(&["inspect", "-f", "{{.State.Pid}}", "pause"]);
-    wait_idle(&pid);
-    let confined = confinement(&pid);
+    let pid: i32 = podman
+        .ok(&["inspect", "-f", "{{.State.Pid}}", "pause"])
+        .parse()
+        .expect("State.Pid");
+    wait_idle(pid);
+    let confined = confinement(pid);
     assert!(
         confined.contains(&("Seccomp".into(), "2".into())),
         "{confined:?}"
@@ -708,7 +580,7 @@ fn podman_runs_pause_under_the_profile_with_least_privilege() {
         "{confined:?}"
     );
     podman.ok(&["kill", "-s", "HUP", "pause"]);
-    wait_signals_taken(&pid);
+    wait_signals_taken(pid);
     let started = Instant::now();
     podman.ok(&["stop", "-t", "30", "pause"]);
     let took = started.elapsed();

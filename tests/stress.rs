@@ -3,7 +3,7 @@
 //! each storm it is still running, it has left no zombie, and SIGTERM still
 //! ends it with exit code 0.
 //!
-//! Sizes come from the environment (`make stress` sets them):
+//! Sizes come from the environment (`make test-stress` sets them):
 //!   STRESS_SIGNALS  signals sent in the signal storm      (default 1,000,000)
 //!   STRESS_ORPHANS  orphans made in the fork storm        (default 100,000)
 //!   STRESS_ARGVS    generated argument vectors            (default 10,000)
@@ -12,18 +12,17 @@
 //! pause as PID 1 needs root or user namespaces; the fork storm needs root
 //! (a pids cgroup).
 
-use test_support::pid1::{self, As, Pause, Stdio, ignored_signals};
-use test_support::ci::cannot_run;
-use test_support::wait::{DEADLINE, poll};
 use nix::libc;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-use nix::unistd::{ForkResult, Pid, fork, geteuid};
-use std::fs::File;
-use std::os::fd::AsRawFd;
+use nix::unistd::Pid;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
+use test_support::ci::{cannot_run, is_root};
+use test_support::orphans::Storm;
+use test_support::pid1::{self, As, Pause, Stdio, ignored_signals};
+use test_support::wait::{DEADLINE, poll};
 
 const SHUTDOWN_TERM: &str = "Shutting down, got signal: Terminated\n";
 const NOT_FIRST: &str = "Warning: pause should be the first process\n";
@@ -95,23 +94,6 @@ fn assert_no_child_left(pause: &Pause, what: &str) {
 /// a lower `ulimit -i` would; what it must survive is the same.
 const SIGNAL_QUEUE: u64 = 16_384;
 
-fn limit_signal_queue(pause: &Pause) {
-    let limit = libc::rlimit {
-        rlim_cur: SIGNAL_QUEUE,
-        rlim_max: SIGNAL_QUEUE,
-    };
-    // SAFETY: prlimit reads `limit` and writes nothing (no old-limit pointer).
-    let rc = unsafe {
-        libc::prlimit(
-            pause.pid.as_raw(),
-            libc::RLIMIT_SIGPENDING,
-            &limit,
-            std::ptr::null_mut(),
-        )
-    };
-    assert_eq!(rc, 0, "prlimit RLIMIT_SIGPENDING");
-}
-
 /// Sends `total` signals of every kind pause must ignore (SIGCHLD spoofed,
 /// the real-time ones too) from four threads, while a fifth keeps making
 /// orphans inside the namespace and letting them exit.
@@ -120,7 +102,7 @@ fn signal_storm(stdio: Stdio, args: &[&[u8]], total: usize) {
         return;
     };
     pause.wait_ready();
-    limit_signal_queue(&pause);
+    pause.limit_pending_signals(SIGNAL_QUEUE);
     let kinds = ignored_signals();
     assert!(kinds.contains(&libc::SIGCHLD) && kinds.contains(&libc::SIGRTMAX()));
     const SENDERS: usize = 4;
@@ -138,14 +120,10 @@ fn signal_storm(stdio: Stdio, args: &[&[u8]], total: usize) {
         });
         let senders: Vec<_> = (0..SENDERS)
             .map(|t| {
-                let (kinds, pid) = (&kinds, pause.pid.as_raw());
-                let sent = &sent;
+                let (kinds, pause, sent) = (&kinds, &pause, &sent);
                 s.spawn(move || {
                     for i in (t..total).step_by(SENDERS) {
-                        let sig = kinds[i % kinds.len()];
-                        // SAFETY: kill(2) touches no memory.
-                        let rc = unsafe { libc::kill(pid, sig) };
-                        assert_eq!(rc, 0, "kill({pid}, {sig})");
+                        pause.signal_raw(kinds[i % kinds.len()]);
                         sent.fetch_add(1, Relaxed);
                     }
                 })
@@ -276,106 +254,36 @@ impl Drop for PidsCgroup {
     }
 }
 
-/// Counters shared by the test and the processes it forks.
-#[repr(C)]
-struct Counters {
-    orphans: AtomicU64,
-    failed_forks: AtomicU64,
-    stop: AtomicBool,
-}
-
-/// `Counters` in a shared anonymous mapping: forked processes update the
-/// same memory the test reads.
-struct Shared(*mut Counters);
-
-impl Shared {
-    fn new() -> Shared {
-        // SAFETY: a fresh anonymous mapping, zero-filled by the kernel, which
-        // is a valid `Counters` (all atomics zero / false).
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                std::mem::size_of::<Counters>(),
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert_ne!(p, libc::MAP_FAILED, "mmap");
-        Shared(p.cast())
-    }
-}
-
-impl std::ops::Deref for Shared {
-    type Target = Counters;
-    fn deref(&self) -> &Counters {
-        // SAFETY: mapped in `new` until `drop`; only atomics are accessed.
-        unsafe { &*self.0 }
-    }
-}
-
-impl Drop for Shared {
-    fn drop(&mut self) {
-        // SAFETY: the mapping made in `new`; no reference outlives `self`.
-        unsafe { libc::munmap(self.0.cast(), std::mem::size_of::<Counters>()) };
-    }
-}
-
 /// Orphans each intermediate process leaves behind.
 const PER_PARENT: usize = 16;
 
-/// A spawner, in a forked child: joins the PID namespace of pause, waits
-/// for the start signal (EOF on `go`), then until `target` orphans exist in
-/// total: forks an intermediate process that forks `PER_PARENT` children
-/// and exits at once, so they are reparented to pause. Failed forks (the
-/// pids limit) are counted and retried. Only system calls and atomics here.
-unsafe fn spawner(pidns: i32, go: i32, counters: &Counters, target: u64) -> ! {
-    // SAFETY (whole body): raw system calls on descriptors this process owns;
-    // no allocation and no lock (the parent is multi-threaded), ends in _exit.
-    unsafe {
-        if libc::setns(pidns, libc::CLONE_NEWPID) != 0 {
-            libc::_exit(11);
-        }
-        // Keep only `go`: copies of other tests' pipes must not stay open.
-        libc::syscall(libc::SYS_close_range, 0, go - 1, 0);
-        libc::syscall(libc::SYS_close_range, go + 1, libc::c_uint::MAX, 0);
-        let mut b = 0u8;
-        while libc::read(go, (&mut b as *mut u8).cast(), 1) < 0 {}
-        libc::close(go);
-        while counters.orphans.load(Relaxed) < target && !counters.stop.load(Relaxed) {
-            match libc::fork() {
-                -1 => {
-                    counters.failed_forks.fetch_add(1, Relaxed);
-                    libc::sched_yield();
-                }
-                0 => {
-                    for _ in 0..PER_PARENT {
-                        match libc::fork() {
-                            -1 => {
-                                counters.failed_forks.fetch_add(1, Relaxed);
-                            }
-                            0 => libc::_exit(0),
-                            _ => {
-                                counters.orphans.fetch_add(1, Relaxed);
-                            }
-                        }
+/// Waits until every spawner has met the target and exited with 0; stops
+/// the storm and fails when it has not after 5 × DEADLINE.
+fn wait_for_spawners(forks: &Storm, started: Instant) {
+    for &s in forks.spawners() {
+        let status = loop {
+            match waitpid(s, Some(WaitPidFlag::WNOHANG)).expect("waitpid spawner") {
+                WaitStatus::StillAlive => {
+                    if started.elapsed() > 5 * DEADLINE {
+                        forks.stop();
+                        panic!(
+                            "the fork storm made only {} orphans in {:?}",
+                            forks.orphans(),
+                            started.elapsed()
+                        );
                     }
-                    libc::_exit(0)
+                    std::thread::sleep(Duration::from_millis(5));
                 }
-                parent => {
-                    let mut status = 0;
-                    while libc::waitpid(parent, &mut status, 0) < 0 {}
-                }
+                status => break status,
             }
-        }
-        libc::_exit(0)
+        };
+        assert_eq!(status, WaitStatus::Exited(s, 0), "spawner (11: setns)");
     }
 }
 
 #[test]
 fn fork_storm_under_a_pids_limit_leaves_no_zombie() {
-    if !geteuid().is_root() {
+    if !is_root() {
         cannot_run("the fork storm needs root for its pids cgroup");
         return;
     }
@@ -391,44 +299,15 @@ fn fork_storm_under_a_pids_limit_leaves_no_zombie() {
         return;
     };
     pause.wait_ready();
-    let counters = Shared::new();
-    let pidns = File::open(format!("/proc/{}/ns/pid", pause.pid)).expect("pid namespace");
-    let (go_r, go_w) = nix::unistd::pipe().expect("pipe");
-    let mut spawners = Vec::new();
-    for _ in 0..SPAWNERS {
-        // SAFETY: the child only makes system calls (see `spawner`).
-        match unsafe { fork() }.expect("fork") {
-            ForkResult::Child => unsafe {
-                spawner(pidns.as_raw_fd(), go_r.as_raw_fd(), &counters, target)
-            },
-            ForkResult::Parent { child } => {
-                cgroup.add(child);
-                spawners.push(child);
-            }
-        }
+    // Spawners in the namespace of pause, each waiting for the start: each
+    // forks intermediates that fork PER_PARENT children and exit at once.
+    let mut forks = Storm::prepare(pause.pid, SPAWNERS, PER_PARENT, target).expect("fork storm");
+    for &s in forks.spawners() {
+        cgroup.add(s);
     }
-    drop(go_r);
     let started = Instant::now();
-    drop(go_w); // go
-    for s in spawners {
-        let status = loop {
-            match waitpid(s, Some(WaitPidFlag::WNOHANG)).expect("waitpid spawner") {
-                WaitStatus::StillAlive => {
-                    if started.elapsed() > 5 * DEADLINE {
-                        counters.stop.store(true, Relaxed);
-                        panic!(
-                            "the fork storm made only {} orphans in {:?}",
-                            counters.orphans.load(Relaxed),
-                            started.elapsed()
-                        );
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                status => break status,
-            }
-        };
-        assert_eq!(status, WaitStatus::Exited(s, 0), "spawner (11: setns)");
-    }
+    forks.go();
+    wait_for_spawners(&forks, started);
     let storm = started.elapsed();
     // Every orphan exits at once, so within a second of the last spawner's
     // exit pause must have reaped them all.
@@ -446,10 +325,7 @@ fn fork_storm_under_a_pids_limit_leaves_no_zombie() {
         std::thread::sleep(Duration::from_millis(1));
     }
     let reaped_in = end.elapsed();
-    let (orphans, failed) = (
-        counters.orphans.load(Relaxed),
-        counters.failed_forks.load(Relaxed),
-    );
+    let (orphans, failed) = (forks.orphans(), forks.failed_forks());
     eprintln!(
         "fork storm: {orphans} orphans made by {SPAWNERS} spawners in {storm:.1?} under pids.max={limit}; \
          {failed} forks failed (pids.events max {}); last zombie gone {reaped_in:.1?} after the storm",
@@ -624,8 +500,7 @@ fn one_arg(rng: &mut Rng) -> Vec<u8> {
 /// What exec lets us pass: ARG_MAX less our environment, pause's path and a
 /// margin. Each argument costs its bytes, a NUL and a pointer.
 fn argv_budget() -> usize {
-    // SAFETY: sysconf has no memory effects.
-    let arg_max = unsafe { libc::sysconf(libc::_SC_ARG_MAX) } as usize;
+    let arg_max = test_support::spawn::arg_max();
     let env: usize = std::env::vars_os()
         .map(|(k, v)| k.len() + v.len() + 2 + 8)
         .sum();

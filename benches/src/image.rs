@@ -1,12 +1,13 @@
-//! Image bytes: every peer packed the same way, as a one-file layer (a tar
-//! holding only the binary, deterministic), that layer gzipped (what every
-//! node pulls) and a whole OCI image-layout archive around it.
+//! Image bytes: every peer packed by the project's own packer (`xtask`),
+//! as the project packs itself: a one-file layer (a tar holding only the
+//! binary, deterministic), that layer gzipped (what every node pulls) and a
+//! whole OCI image-layout archive around it. The figures are read back from
+//! the archive, as from the project's `make oci` output.
 
-use flate2::Compression;
-use flate2::write::GzEncoder;
-use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use std::io::{Read, Write};
+use crate::Peer;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::Path;
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -16,106 +17,52 @@ pub struct ImageBytes {
     pub archive: u64,
 }
 
-fn sha256(data: &[u8]) -> String {
-    format!("sha256:{:x}", Sha256::digest(data))
+/// Packs `peer`'s binary as /`image_name` in a one-image archive for `arch`,
+/// with the peer's entrypoint, named `name:tag`.
+pub fn pack(peer: &Peer, arch: &str, name: &str, tag: &str) -> Result<xtask::Built, String> {
+    let opts = xtask::Options {
+        epoch: 0,
+        path: format!("/{}", peer.image_name),
+        entrypoint: peer.entrypoint(),
+        user: "65535:65535".into(),
+        labels: BTreeMap::new(),
+        name: name.into(),
+        tag: tag.into(),
+    };
+    let binary =
+        std::fs::read(&peer.path).map_err(|e| format!("read {}: {e}", peer.path.display()))?;
+    let input = xtask::Input {
+        arch: arch.into(),
+        binary,
+        source_name: peer.key.clone(),
+    };
+    xtask::build(&opts, &[input]).map_err(|e| format!("pack: {e}"))
 }
 
-fn deterministic_header(size: u64, mode: u32) -> tar::Header {
-    let mut h = tar::Header::new_ustar();
-    h.set_size(size);
-    h.set_mode(mode);
-    h.set_uid(0);
-    h.set_gid(0);
-    h.set_mtime(0);
-    h.set_entry_type(tar::EntryType::Regular);
-    h
-}
-
-fn tar_of(files: &[(&str, &[u8], u32)]) -> Result<Vec<u8>, String> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (name, data, mode) in files {
-        let mut h = deterministic_header(data.len() as u64, *mode);
-        b.append_data(&mut h, name, *data)
-            .map_err(|e| format!("tar {name}: {e}"))?;
-    }
-    b.into_inner().map_err(|e| format!("tar: {e}"))
-}
-
-fn gzip(data: &[u8]) -> Result<Vec<u8>, String> {
-    // No name, mtime 0: the same input always gives the same bytes.
-    let mut gz = GzEncoder::new(Vec::new(), Compression::best());
-    gz.write_all(data).map_err(|e| format!("gzip: {e}"))?;
-    gz.finish().map_err(|e| format!("gzip: {e}"))
-}
-
-/// Packs `binary` as /`name` in a one-layer image whose entrypoint is
-/// `entrypoint`, as an OCI image layout in a tar; returns the figures and
-/// the archive bytes.
-pub fn pack(
-    binary: &Path,
-    name: &str,
-    entrypoint: &[String],
-    arch: &str,
-) -> Result<(ImageBytes, Vec<u8>), String> {
-    let data = std::fs::read(binary).map_err(|e| format!("read {}: {e}", binary.display()))?;
-    let layer = tar_of(&[(name, &data, 0o755)])?;
-    let layer_gz = gzip(&layer)?;
-    let config = serde_json::to_vec(&json!({
-        "architecture": arch,
-        "os": "linux",
-        "config": { "Entrypoint": entrypoint, "User": "65535:65535", "WorkingDir": "/" },
-        "rootfs": { "type": "layers", "diff_ids": [sha256(&layer)] },
-    }))
-    .map_err(|e| e.to_string())?;
-    let manifest = serde_json::to_vec(&json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {
-            "mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": sha256(&config), "size": config.len(),
-        },
-        "layers": [{
-            "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-            "digest": sha256(&layer_gz), "size": layer_gz.len(),
-        }],
-    }))
-    .map_err(|e| e.to_string())?;
-    let index = serde_json::to_vec(&json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [{
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "digest": sha256(&manifest), "size": manifest.len(),
-            "platform": { "architecture": arch, "os": "linux" },
-        }],
-    }))
-    .map_err(|e| e.to_string())?;
-    let layout = br#"{"imageLayoutVersion":"1.0.0"}"#;
-    let blob = |d: &[u8]| format!("blobs/sha256/{}", &sha256(d)["sha256:".len()..]);
-    let (b_layer, b_config, b_manifest) = (blob(&layer_gz), blob(&config), blob(&manifest));
-    let archive = tar_of(&[
-        ("oci-layout", layout, 0o644),
-        ("index.json", &index, 0o644),
-        (&b_manifest, &manifest, 0o644),
-        (&b_config, &config, 0o644),
-        (&b_layer, &layer_gz, 0o644),
-    ])?;
-    Ok((
-        ImageBytes {
-            layer_tar: layer.len() as u64,
-            layer_gzip: layer_gz.len() as u64,
-            archive: archive.len() as u64,
-        },
-        archive,
-    ))
+/// Packs `peer` (see [`pack`]); returns the figures and the archive bytes.
+pub fn figures_of_peer(peer: &Peer, arch: &str) -> Result<(ImageBytes, Vec<u8>), String> {
+    let built = pack(
+        peer,
+        arch,
+        &format!("localhost/pause-bench/{}", peer.key),
+        "bench",
+    )?;
+    let figures = figures(&built.archive, arch)?;
+    Ok((figures, built.archive))
 }
 
 /// Reads the figures of an existing OCI image-layout archive (such as the
 /// project's `make oci` output): the layer of the manifest for `arch`.
 pub fn inspect_archive(path: &Path, arch: &str) -> Result<ImageBytes, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("read {}: {e}", path.display()))?;
+    figures(&bytes, arch)
+}
+
+/// The figures of an OCI image-layout archive's image for `arch`: its
+/// layers as tars and gzipped, and the whole archive.
+fn figures(bytes: &[u8], arch: &str) -> Result<ImageBytes, String> {
     let mut files = std::collections::HashMap::new();
-    let mut ar = tar::Archive::new(&bytes[..]);
+    let mut ar = tar::Archive::new(bytes);
     for entry in ar.entries().map_err(|e| e.to_string())? {
         let mut entry = entry.map_err(|e| e.to_string())?;
         let name = entry
@@ -173,20 +120,38 @@ pub fn inspect_archive(path: &Path, arch: &str) -> Result<ImageBytes, String> {
 mod tests {
     use super::*;
 
+    fn peer(path: &Path) -> Peer {
+        Peer {
+            key: "x".into(),
+            label: "x".into(),
+            path: path.to_path_buf(),
+            args: vec![],
+            image_name: "x".into(),
+            kind: String::new(),
+        }
+    }
+
     #[test]
     fn packing_is_deterministic_and_readable() {
         let exe = std::env::current_exe().unwrap();
-        let ep = vec!["/x".to_string()];
-        let (a, bytes) = pack(&exe, "x", &ep, "amd64").unwrap();
-        let (b, _) = pack(&exe, "x", &ep, "amd64").unwrap();
-        assert_eq!(a.layer_gzip, b.layer_gzip);
-        let dir = std::env::temp_dir().join(format!("pause-bench-test-{}", std::process::id()));
-        std::fs::write(&dir, &bytes).unwrap();
-        let seen = inspect_archive(&dir, "amd64");
-        std::fs::remove_file(&dir).unwrap();
+        let binary_len = std::fs::metadata(&exe).unwrap().len();
+        let (a, bytes) = figures_of_peer(&peer(&exe), "amd64").unwrap();
+        let (b, again) = figures_of_peer(&peer(&exe), "amd64").unwrap();
+        assert!(bytes == again, "the same peer packs to the same bytes");
+        assert_eq!((a.layer_tar, a.layer_gzip), (b.layer_tar, b.layer_gzip));
+        // The layer holds the binary alone: one header, the data padded to
+        // whole blocks, the two closing blocks.
+        assert_eq!(a.layer_tar, 512 + binary_len.div_ceil(512) * 512 + 1024);
+        assert!(a.layer_gzip < a.layer_tar);
+        assert_eq!(a.archive, bytes.len() as u64);
+        let file = std::env::temp_dir().join(format!("pause-bench-test-{}", std::process::id()));
+        std::fs::write(&file, &bytes).unwrap();
+        let seen = inspect_archive(&file, "amd64");
+        std::fs::remove_file(&file).unwrap();
         let seen = seen.unwrap();
-        assert_eq!(seen.layer_tar, a.layer_tar);
-        assert_eq!(seen.layer_gzip, a.layer_gzip);
-        assert_eq!(seen.archive, a.archive);
+        assert_eq!(
+            (seen.layer_tar, seen.layer_gzip, seen.archive),
+            (a.layer_tar, a.layer_gzip, a.archive)
+        );
     }
 }

@@ -1,5 +1,6 @@
-//! The table (Markdown), the chart (SVG) and the completeness check.
+//! The table (Markdown) and the completeness check.
 
+use crate::image::ImageBytes;
 use crate::stats::{Latency, Summary};
 use crate::{Measured, Results};
 use std::fmt::Write;
@@ -17,7 +18,7 @@ pub fn thousands(v: u64) -> String {
     out
 }
 
-fn num(v: f64) -> String {
+pub fn num(v: f64) -> String {
     if v >= 100.0 || v.fract() == 0.0 {
         thousands(v.round() as u64)
     } else if v >= 10.0 {
@@ -68,14 +69,20 @@ fn ratio(r: &Results, f: impl Fn(&Measured) -> Option<f64> + Copy) -> Option<f64
 
 pub fn markdown(r: &Results) -> String {
     let mut o = String::new();
+    o.push_str(&heading(r));
+    o.push_str(&table(r));
+    o.push_str(&notes(r));
+    o.push_str(&errors(r));
+    o
+}
+
+/// The title and where, when and how the figures were measured.
+fn heading(r: &Results) -> String {
     let m = &r.machine;
-    let peers = &r.peers;
-    let me = &r.measured[0];
-    let _ = writeln!(o, "### Benchmarks: pause next to what users run today\n");
-    let _ = writeln!(
-        o,
-        "Measured by `{}` ({} run) on {}, {} cores, Linux {} ({}), {}, revision {}; \
-         load average {} at the start, {} at the end.\n",
+    format!(
+        "### Benchmarks: pause next to what users run today\n\n\
+         Measured by `{}` ({} run) on {}, {} cores, Linux {} ({}), {}, revision {}; \
+         load average {} at the start, {} at the end.\n\n",
         r.command,
         r.plan.mode,
         m.cpu,
@@ -86,108 +93,160 @@ pub fn markdown(r: &Results) -> String {
         short_rev(&m.revision),
         m.load_start,
         m.load_end
-    );
-    let mut head = String::from("| figure |");
-    let mut rule = String::from("|---|");
-    for p in peers {
-        let _ = write!(head, " {} |", p.label);
-        rule.push_str("---:|");
+    )
+}
+
+/// The figures, one row each: a cell per peer, then pause's target and
+/// whether pause met it.
+fn table(r: &Results) -> String {
+    let mut t = Table::new(r);
+    size_rows(&mut t);
+    image_rows(&mut t);
+    memory_rows(&mut t);
+    latency_rows(&mut t);
+    reaping_rows(&mut t);
+    idle_rows(&mut t);
+    sandbox_rows(&mut t);
+    t.o
+}
+
+struct Table<'a> {
+    r: &'a Results,
+    o: String,
+}
+
+impl<'a> Table<'a> {
+    fn new(r: &'a Results) -> Self {
+        let mut head = String::from("| figure |");
+        let mut rule = String::from("|---|");
+        for p in &r.peers {
+            let _ = write!(head, " {} |", p.label);
+            rule.push_str("---:|");
+        }
+        head.push_str(" target (pause) | pause |");
+        rule.push_str("---|---|");
+        Table {
+            r,
+            o: format!("{head}\n{rule}\n"),
+        }
     }
-    head.push_str(" target (pause) | pause |");
-    rule.push_str("---|---|");
-    let _ = writeln!(o, "{head}\n{rule}");
-    let mut row = |name: &str, cells: Vec<String>, target: &str, ok: Option<bool>| {
-        let _ = write!(o, "| {name} |");
+
+    /// A row; `ok` is whether pause met `target` (no verdict without a target).
+    fn row(&mut self, name: &str, cells: Vec<String>, target: &str, ok: Option<bool>) {
+        let _ = write!(self.o, "| {name} |");
         for c in cells {
-            let _ = write!(o, " {c} |");
+            let _ = write!(self.o, " {c} |");
         }
         let v = if target.is_empty() { "" } else { verdict(ok) };
-        let _ = writeln!(o, " {target} | {v} |");
-    };
-    let each =
-        |f: &dyn Fn(&Measured) -> String| -> Vec<String> { r.measured.iter().map(f).collect() };
-    let dash = |first: String| -> Vec<String> {
-        std::iter::once(first)
-            .chain((1..peers.len()).map(|_| "–".to_string()))
-            .collect()
-    };
+        let _ = writeln!(self.o, " {target} | {v} |");
+    }
 
-    // Sizes.
+    /// One cell per peer.
+    fn each(&self, f: impl Fn(&Measured) -> String) -> Vec<String> {
+        self.r.measured.iter().map(f).collect()
+    }
+
+    /// A cell for pause only, a dash for every other peer.
+    fn dash(&self, first: String) -> Vec<String> {
+        std::iter::once(first)
+            .chain((1..self.r.peers.len()).map(|_| "–".to_string()))
+            .collect()
+    }
+
+    /// Pause's own figures.
+    fn me(&self) -> &'a Measured {
+        &self.r.measured[0]
+    }
+}
+
+fn size_rows(t: &mut Table) {
+    let r = t.r;
     for (arch, bytes) in &r.arch_sizes {
-        let budget = if arch == "amd64" { 1536 } else { 2048 };
+        let budget = xtask::size::budget(arch);
         let cells = if *arch == r.plan_arch() {
-            each(&|x: &Measured| opt(x.binary_bytes))
+            t.each(|x| opt(x.binary_bytes))
         } else {
-            dash(thousands(*bytes))
+            t.dash(thousands(*bytes))
         };
-        row(
+        t.row(
             &format!("binary bytes, {arch}"),
             cells,
             &format!("≤ {}", thousands(budget)),
             Some(*bytes <= budget),
         );
     }
-    let img = |f: fn(&crate::image::ImageBytes) -> u64| {
-        each(&|x: &Measured| opt(x.image.as_ref().map(f)))
-    };
-    row("image: layer tar bytes", img(|i| i.layer_tar), "", None);
-    row(
+}
+
+fn image_rows(t: &mut Table) {
+    let img = |t: &Table, f: fn(&ImageBytes) -> u64| t.each(|x| opt(x.image.as_ref().map(f)));
+    let cells = img(t, |i| i.layer_tar);
+    t.row("image: layer tar bytes", cells, "", None);
+    let cells = img(t, |i| i.layer_gzip);
+    let ok = t.me().image.as_ref().map(|i| i.layer_gzip <= 2048);
+    t.row(
         "image: gzip layer bytes (what every node pulls)",
-        img(|i| i.layer_gzip),
+        cells,
         "≤ 2,048",
-        me.image.as_ref().map(|i| i.layer_gzip <= 2048),
+        ok,
     );
-    row(
-        "image: whole OCI archive bytes",
-        img(|i| i.archive),
-        "",
-        None,
-    );
-    // Memory.
-    row(
+    let cells = img(t, |i| i.archive);
+    t.row("image: whole OCI archive bytes", cells, "", None);
+}
+
+/// Idle memory, and the instructions of a whole life.
+fn memory_rows(t: &mut Table) {
+    let me = t.me();
+    let cells = t.each(|x| summary(&x.vmrss_kb));
+    t.row(
         "idle VmRSS kB, PID 1, median (min–max)",
-        each(&|x: &Measured| summary(&x.vmrss_kb)),
+        cells,
         "≤ 8",
         me.vmrss_kb.map(|s| s.median <= 8.0),
     );
-    row(
+    let cells = t.each(|x| summary(&x.pss_kb));
+    t.row(
         "idle PSS kB (smaps_rollup), median (min–max)",
-        each(&|x: &Measured| summary(&x.pss_kb)),
+        cells,
         "≤ 8",
         me.pss_kb.map(|s| s.median <= 8.0),
     );
-    row(
+    let cells = t.each(|x| summary(&x.instructions));
+    t.row(
         "lifecycle instructions, user space (callgrind)",
-        each(&|x: &Measured| summary(&x.instructions)),
+        cells,
         "≤ 250",
         me.instructions.map(|s| s.median <= 250.0),
     );
-    // Latencies.
+}
+
+fn latency_rows(t: &mut Table) {
+    let r = t.r;
     let lat_ratio =
         |f: fn(&Measured) -> Option<Latency>| ratio(r, move |x: &Measured| f(x).map(|l| l.p50_us));
     let start_ratio = lat_ratio(|x| x.start);
     let stop_ratio = lat_ratio(|x| x.stop);
-    row(
+    let cells = t.each(|x| latency(&x.start));
+    t.row(
         &format!(
             "start latency µs, spawn → ready, p50 / p99 ({} starts)",
             r.plan.latency_runs
         ),
-        each(&|x: &Measured| latency(&x.start)),
+        cells,
         "p50 ≤ best peer",
         start_ratio.map(|q| q <= 1.0),
     );
-    row(
+    let cells = t.each(|x| latency(&x.stop));
+    t.row(
         &format!(
             "stop latency µs, SIGTERM → reaped, p50 / p99 ({} runs)",
             r.plan.latency_runs
         ),
-        each(&|x: &Measured| latency(&x.stop)),
+        cells,
         "p50 ≤ best peer",
         stop_ratio.map(|q| q <= 1.0),
     );
-    let ratio_cell = |q: Option<f64>| q.map(|q| format!("{q:.2}×")).unwrap_or("–".into());
-    if peers.len() > 1 {
-        let cells = dash(format!(
+    if r.peers.len() > 1 {
+        let cells = t.dash(format!(
             "start {} · stop {}",
             ratio_cell(start_ratio),
             ratio_cell(stop_ratio)
@@ -195,91 +254,110 @@ pub fn markdown(r: &Results) -> String {
         let ok = start_ratio
             .zip(stop_ratio)
             .map(|(a, b)| a <= 1.0 && b <= 1.0);
-        row(
+        t.row(
             "latency ratio, pause p50 / best peer p50",
             cells,
             "≤ 1.00",
             ok,
         );
     }
-    // Reaping.
-    row(
+}
+
+fn reaping_rows(t: &mut Table) {
+    let r = t.r;
+    let cells = t.each(|x| summary(&x.reap_last_exit_ms));
+    let ok = ratio(r, |x: &Measured| {
+        x.reap_last_exit_ms.as_ref().map(|s| s.median)
+    })
+    .map(|q| q <= 1.0);
+    t.row(
         &format!(
             "reaping ms, last of {} orphans exits → 0 zombies, median (min–max)",
             thousands(r.plan.orphans as u64)
         ),
-        each(&|x: &Measured| summary(&x.reap_last_exit_ms)),
+        cells,
         "median ≤ best peer",
-        ratio(r, |x: &Measured| {
-            x.reap_last_exit_ms.as_ref().map(|s| s.median)
-        })
-        .map(|q| q <= 1.0),
+        ok,
     );
-    row(
+    let cells = t.each(|x| summary(&x.reap_release_ms));
+    t.row(
         "reaping ms, release of all orphans → 0 zombies",
-        each(&|x: &Measured| summary(&x.reap_release_ms)),
+        cells,
         "",
         None,
     );
-    row(
-        "reaping: zombies left",
-        each(&|x: &Measured| opt(x.zombies_left.map(|z| z as u64))),
-        "0",
-        me.zombies_left.map(|z| z == 0),
-    );
-    // Idle.
-    row(
-        &format!("idle context switches in {} s", r.plan.idle_seconds),
-        each(&|x: &Measured| opt(x.idle_switches)),
+    let cells = t.each(|x| opt(x.zombies_left.map(|z| z as u64)));
+    let ok = t.me().zombies_left.map(|z| z == 0);
+    t.row("reaping: zombies left", cells, "0", ok);
+}
+
+fn idle_rows(t: &mut Table) {
+    let (me, seconds) = (t.me(), t.r.plan.idle_seconds);
+    let cells = t.each(|x| opt(x.idle_switches));
+    t.row(
+        &format!("idle context switches in {seconds} s"),
+        cells,
         "0",
         me.idle_switches.map(|v| v == 0),
     );
-    row(
-        &format!("idle CPU ticks (utime+stime) in {} s", r.plan.idle_seconds),
-        each(&|x: &Measured| opt(x.idle_ticks)),
+    let cells = t.each(|x| opt(x.idle_ticks));
+    t.row(
+        &format!("idle CPU ticks (utime+stime) in {seconds} s"),
+        cells,
         "0",
         me.idle_ticks.map(|v| v == 0),
     );
-    if r.measured.iter().any(|x| x.sandbox.is_some()) {
-        let run = |x: &Measured| x.sandbox.map(|s| s.run_ms.median);
-        let stop = |x: &Measured| x.sandbox.map(|s| s.stop_ms.median);
-        let (q_run, q_stop) = (ratio(r, run), ratio(r, stop));
-        row(
-            "sandbox ms, RunPodSandbox → READY (containerd CRI), median (min–max)",
-            each(&|x: &Measured| summary(&x.sandbox.map(|s| s.run_ms))),
-            "ratio ≤ 1.0",
-            q_run.map(|q| q <= 1.0),
-        );
-        row(
-            "sandbox ms, StopPodSandbox, median (min–max)",
-            each(&|x: &Measured| summary(&x.sandbox.map(|s| s.stop_ms))),
-            "ratio ≤ 1.0",
-            q_stop.map(|q| q <= 1.0),
-        );
-        if peers.len() > 1 {
-            row(
-                "sandbox ratio, pause median / best peer median",
-                dash(format!(
-                    "run {} · stop {}",
-                    ratio_cell(q_run),
-                    ratio_cell(q_stop)
-                )),
-                "≤ 1.00",
-                q_run.zip(q_stop).map(|(a, b)| a <= 1.0 && b <= 1.0),
-            );
-        }
-    } else {
-        row(
+}
+
+fn sandbox_rows(t: &mut Table) {
+    let r = t.r;
+    if !r.measured.iter().any(|x| x.sandbox.is_some()) {
+        let cells = t.dash(r.sandbox_note.clone());
+        t.row(
             "sandbox lifecycle via containerd CRI",
-            dash(r.sandbox_note.clone()),
+            cells,
             "ratio ≤ 1.0",
             None,
         );
+        return;
     }
+    let run = |x: &Measured| x.sandbox.map(|s| s.run_ms.median);
+    let stop = |x: &Measured| x.sandbox.map(|s| s.stop_ms.median);
+    let (q_run, q_stop) = (ratio(r, run), ratio(r, stop));
+    let cells = t.each(|x| summary(&x.sandbox.map(|s| s.run_ms)));
+    t.row(
+        "sandbox ms, RunPodSandbox → READY (containerd CRI), median (min–max)",
+        cells,
+        "ratio ≤ 1.0",
+        q_run.map(|q| q <= 1.0),
+    );
+    let cells = t.each(|x| summary(&x.sandbox.map(|s| s.stop_ms)));
+    t.row(
+        "sandbox ms, StopPodSandbox, median (min–max)",
+        cells,
+        "ratio ≤ 1.0",
+        q_stop.map(|q| q <= 1.0),
+    );
+    if r.peers.len() > 1 {
+        let cells = t.dash(format!(
+            "run {} · stop {}",
+            ratio_cell(q_run),
+            ratio_cell(q_stop)
+        ));
+        t.row(
+            "sandbox ratio, pause median / best peer median",
+            cells,
+            "≤ 1.00",
+            q_run.zip(q_stop).map(|(a, b)| a <= 1.0 && b <= 1.0),
+        );
+    }
+}
 
-    let _ = writeln!(o);
-    let _ = writeln!(o, "Peers:");
-    for (p, x) in peers.iter().zip(&r.measured) {
+/// What each peer is, the project's own archive, how the sandbox figure
+/// was taken and how everything was measured.
+fn notes(r: &Results) -> String {
+    let mut o = String::from("\nPeers:\n");
+    for (p, x) in r.peers.iter().zip(&r.measured) {
         let masks = x
             .signal_masks
             .as_ref()
@@ -296,19 +374,7 @@ pub fn markdown(r: &Results) -> String {
         );
     }
     if let Some((path, res)) = &r.oci_archive {
-        let _ = match res {
-            Ok(i) => writeln!(
-                o,
-                "- The project's own archive `{path}` (`make oci`): layer tar {} B, gzip layer {} B, archive {} B.",
-                thousands(i.layer_tar),
-                thousands(i.layer_gzip),
-                thousands(i.archive)
-            ),
-            Err(e) => writeln!(
-                o,
-                "- The project's own archive `{path}` could not be read: {e}"
-            ),
-        };
+        o.push_str(&archive_note(path, res));
     }
     let _ = writeln!(o, "- Sandbox lifecycle: {}.", r.sandbox_note);
     let _ = writeln!(
@@ -319,15 +385,37 @@ pub fn markdown(r: &Results) -> String {
          exit after SIGTERM. Reaping: orphans are forked inside the peer's namespace and reparented \
          to it, then all released at once. Figures that could not be measured say so."
     );
-    let errors: Vec<String> = peers
+    o
+}
+
+fn archive_note(path: &str, res: &Result<ImageBytes, String>) -> String {
+    match res {
+        Ok(i) => format!(
+            "- The project's own archive `{path}` (`make oci`): layer tar {} B, gzip layer {} B, archive {} B.\n",
+            thousands(i.layer_tar),
+            thousands(i.layer_gzip),
+            thousands(i.archive)
+        ),
+        Err(e) => format!("- The project's own archive `{path}` could not be read: {e}\n"),
+    }
+}
+
+/// Every error met, per peer; nothing when there was none.
+fn errors(r: &Results) -> String {
+    let errors: Vec<String> = r
+        .peers
         .iter()
         .zip(&r.measured)
         .flat_map(|(p, x)| x.errors.iter().map(move |e| format!("- {}: {e}", p.label)))
         .collect();
-    if !errors.is_empty() {
-        let _ = writeln!(o, "\nErrors:\n{}", errors.join("\n"));
+    if errors.is_empty() {
+        return String::new();
     }
-    o
+    format!("\nErrors:\n{}\n", errors.join("\n"))
+}
+
+fn ratio_cell(q: Option<f64>) -> String {
+    q.map(|q| format!("{q:.2}×")).unwrap_or("–".into())
 }
 
 impl Results {
@@ -349,109 +437,6 @@ fn short_rev(rev: &str) -> String {
         Some((id, rest)) => format!("{}-{rest}", &id[..id.len().min(12)]),
         None => rev[..rev.len().min(12)].to_string(),
     }
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// Horizontal bars on a log scale: binary bytes, gzip layer bytes and idle
-/// VmRSS per peer (PSS would depend on who else runs the same binary).
-pub fn svg(r: &Results) -> String {
-    let panels: Vec<(&str, Vec<Option<f64>>, &str)> = vec![
-        (
-            "binary (bytes)",
-            r.measured
-                .iter()
-                .map(|x| x.binary_bytes.map(|v| v as f64))
-                .collect(),
-            "B",
-        ),
-        (
-            "gzip layer every node pulls (bytes)",
-            r.measured
-                .iter()
-                .map(|x| x.image.as_ref().map(|i| i.layer_gzip as f64))
-                .collect(),
-            "B",
-        ),
-        (
-            "idle memory as PID 1, VmRSS (kB)",
-            r.measured
-                .iter()
-                .map(|x| x.vmrss_kb.map(|s| s.median))
-                .collect(),
-            "kB",
-        ),
-    ];
-    let (w, label_w, bar_h, gap) = (760.0, 230.0, 20.0, 6.0);
-    let bar_w = w - label_w - 210.0;
-    let n = r.peers.len() as f64;
-    let panel_h = 28.0 + n * (bar_h + gap) + 14.0;
-    let h = 40.0 + panels.len() as f64 * panel_h;
-    let colors = ["#2b8a3e", "#5c7cfa", "#e8590c", "#868e96"];
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="13">"#
-    );
-    let _ = writeln!(s, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
-    let _ = writeln!(
-        s,
-        r#"<text x="10" y="24" font-size="16" font-weight="bold">Size and memory per peer (log scale; shorter is better)</text>"#
-    );
-    for (k, (title, values, unit)) in panels.iter().enumerate() {
-        let y0 = 40.0 + k as f64 * panel_h;
-        let _ = writeln!(
-            s,
-            r#"<text x="10" y="{}" font-weight="bold">{}</text>"#,
-            y0 + 18.0,
-            esc(title)
-        );
-        let max = values.iter().flatten().fold(1.0f64, |a, &b| a.max(b));
-        let decades = max.log10().ceil().max(1.0);
-        for (i, (p, v)) in r.peers.iter().zip(values).enumerate() {
-            let y = y0 + 28.0 + i as f64 * (bar_h + gap);
-            let _ = writeln!(
-                s,
-                r#"<text x="10" y="{}">{}</text>"#,
-                y + bar_h * 0.72,
-                esc(&p.label)
-            );
-            match v {
-                Some(v) => {
-                    let len = (v.max(1.0).log10() / decades * bar_w).max(2.0);
-                    let _ = writeln!(
-                        s,
-                        r#"<rect x="{label_w}" y="{y}" width="{len:.1}" height="{bar_h}" fill="{}"/>"#,
-                        colors[i % colors.len()]
-                    );
-                    let times = match values[0] {
-                        Some(base) if i > 0 && base > 0.0 => format!(" ({}× pause)", num(v / base)),
-                        _ => String::new(),
-                    };
-                    let _ = writeln!(
-                        s,
-                        r#"<text x="{:.1}" y="{}">{} {unit}{times}</text>"#,
-                        label_w + len + 6.0,
-                        y + bar_h * 0.72,
-                        num(*v)
-                    );
-                }
-                None => {
-                    let _ = writeln!(
-                        s,
-                        r##"<text x="{label_w}" y="{}" fill="#868e96">not measured</text>"##,
-                        y + bar_h * 0.72
-                    );
-                }
-            }
-        }
-    }
-    s.push_str("</svg>\n");
-    s
 }
 
 /// Figures that should have been measured for some peer and were not.

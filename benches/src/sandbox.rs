@@ -8,13 +8,15 @@
 //! failure, and panics abort.
 
 use crate::stats::{self, Summary};
-use crate::{Peer, proc};
+use crate::{Peer, image};
 use nix::unistd::Pid;
-use test_support::cri::{NamespaceMode, Node};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
+use test_support::cri::{NamespaceMode, Node};
+use test_support::procfs;
+use test_support::spawn;
+use test_support::wait::DEADLINE;
 
 /// Polls until the process runs the peer's binary (runc's init has exec'd).
 fn wait_exec(pid: Pid, image_name: &str) {
@@ -25,7 +27,7 @@ fn wait_exec(pid: Pid, image_name: &str) {
         if exe.file_name() == Path::new(image_name).file_name() {
             return;
         }
-        if start.elapsed() > test_support::cri::DEADLINE {
+        if start.elapsed() > DEADLINE {
             panic!(
                 "sandbox process {pid} runs {}, not /{image_name}",
                 exe.display()
@@ -76,32 +78,7 @@ pub fn runtime_version() -> String {
 pub fn measure(peers: &[Peer], arch: &str, runs: usize) -> Vec<Lifecycle> {
     let nodes: Vec<Node> = peers.iter().map(|_| Node::start()).collect();
     for (peer, node) in peers.iter().zip(&nodes) {
-        let (name, tag) = node
-            .sandbox_image
-            .rsplit_once(':')
-            .expect("sandbox image reference with a tag");
-        let opts = xtask::Options {
-            epoch: 0,
-            path: format!("/{}", peer.image_name),
-            entrypoint: peer.entrypoint(),
-            user: "65535:65535".into(),
-            labels: BTreeMap::new(),
-            name: name.into(),
-            tag: tag.into(),
-        };
-        let binary = std::fs::read(&peer.path).expect("read peer binary");
-        let built = xtask::build(
-            &opts,
-            &[xtask::Input {
-                arch: arch.into(),
-                binary,
-                source_name: peer.key.clone(),
-            }],
-        )
-        .expect("pack sandbox image");
-        let archive = node.dir.path().join("sandbox.tar");
-        std::fs::write(&archive, built.archive).expect("write sandbox image");
-        node.import(&archive, &node.sandbox_image);
+        import_as_sandbox_image(node, peer, arch);
     }
     let mut out: Vec<Lifecycle> = peers
         .iter()
@@ -114,22 +91,7 @@ pub fn measure(peers: &[Peer], arch: &str, runs: usize) -> Vec<Lifecycle> {
     for run in 0..=runs {
         for j in 0..n {
             let i = (run + j) % n;
-            let node = &nodes[i];
-            let pod = node.pod_config(&format!("bench-{run}"), NamespaceMode::Container, false);
-            let t0 = Instant::now();
-            let sandbox = node.run_pod(&pod);
-            // CRI reports READY once runc has started the sandbox's init,
-            // which may not have exec'd the peer yet: ready is when the
-            // peer itself sleeps in its wait, as in the other figures.
-            let pid = Pid::from_raw(sandbox.pid);
-            wait_exec(pid, &peers[i].image_name);
-            proc::wait_ready_foreign(pid, test_support::cri::DEADLINE)
-                .unwrap_or_else(|e| panic!("sandbox of {}: {e}", peers[i].label));
-            let run_ms = t0.elapsed().as_secs_f64() * 1e3;
-            let t1 = Instant::now();
-            node.stop_pod(&sandbox.id);
-            let stop_ms = t1.elapsed().as_secs_f64() * 1e3;
-            node.remove_pod(&sandbox.id);
+            let (run_ms, stop_ms) = one_pod(&nodes[i], &peers[i], run);
             if run > 0 {
                 out[i].run_ms.push(run_ms);
                 out[i].stop_ms.push(stop_ms);
@@ -138,6 +100,38 @@ pub fn measure(peers: &[Peer], arch: &str, runs: usize) -> Vec<Lifecycle> {
     }
     drop(nodes);
     out
+}
+
+/// Packs `peer` under the sandbox image reference `node` is configured
+/// with, and imports it.
+fn import_as_sandbox_image(node: &Node, peer: &Peer, arch: &str) {
+    let (name, tag) = node
+        .sandbox_image
+        .rsplit_once(':')
+        .expect("sandbox image reference with a tag");
+    let built = image::pack(peer, arch, name, tag).expect("pack sandbox image");
+    let archive = node.dir.path().join("sandbox.tar");
+    std::fs::write(&archive, built.archive).expect("write sandbox image");
+    node.import(&archive, &node.sandbox_image);
+}
+
+/// One pod of `peer`: (RunPodSandbox until ready, StopPodSandbox), in ms.
+fn one_pod(node: &Node, peer: &Peer, run: usize) -> (f64, f64) {
+    let pod = node.pod_config(&format!("bench-{run}"), NamespaceMode::Container, false);
+    let t0 = Instant::now();
+    let sandbox = node.run_pod(&pod);
+    // CRI reports READY once runc has started the sandbox's init,
+    // which may not have exec'd the peer yet: ready is when the
+    // peer itself sleeps in its wait, as in the other figures.
+    let pid = Pid::from_raw(sandbox.pid);
+    wait_exec(pid, &peer.image_name);
+    spawn::wait_ready(pid, DEADLINE).unwrap_or_else(|e| panic!("sandbox of {}: {e}", peer.label));
+    let run_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let t1 = Instant::now();
+    node.stop_pod(&sandbox.id);
+    let stop_ms = t1.elapsed().as_secs_f64() * 1e3;
+    node.remove_pod(&sandbox.id);
+    (run_ms, stop_ms)
 }
 
 /// Tears down whatever a sandbox phase left under `dir` (its TMPDIR), even
@@ -149,19 +143,11 @@ pub fn cleanup(dir: &Path) -> Vec<String> {
     let dir_s = dir.display().to_string();
     let mut found = Vec::new();
     let mut victims = Vec::new();
-    for (pid, cmdline) in test_support::cri::processes() {
-        if cmdline.contains(&dir_s) && pid != std::process::id() as i32 {
-            found.push(format!("process {pid}: {cmdline}"));
-            let mut stack = vec![pid];
-            while let Some(p) = stack.pop() {
-                victims.push(p);
-                let kids = std::fs::read_to_string(format!("/proc/{p}/task/{p}/children"))
-                    .unwrap_or_default();
-                stack.extend(
-                    kids.split_whitespace()
-                        .filter_map(|k| k.parse::<i32>().ok()),
-                );
-            }
+    for s in procfs::all() {
+        let cmdline = procfs::cmdline(s.pid).unwrap_or_default().join(" ");
+        if cmdline.contains(&dir_s) && s.pid != std::process::id() as i32 {
+            found.push(format!("process {}: {cmdline}", s.pid));
+            victims.extend(tree_of(s.pid));
         }
     }
     // Deepest first: sandbox processes, then shims, then containerd.
@@ -169,17 +155,23 @@ pub fn cleanup(dir: &Path) -> Vec<String> {
         let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
     }
     let start = Instant::now();
-    while victims.iter().any(|&p| test_support::cri::alive(p)) && start.elapsed() < test_support::cri::DEADLINE {
+    while victims.iter().any(|&p| procfs::alive(p)) && start.elapsed() < DEADLINE {
         std::thread::yield_now();
     }
-    let mut mounts: Vec<String> = test_support::cri::mounts()
-        .into_iter()
-        .filter(|m| m.starts_with(&dir_s))
-        .collect();
-    mounts.sort_by_key(|m| std::cmp::Reverse(m.len()));
-    for m in mounts {
-        found.push(format!("mount {m}"));
-        let _ = nix::mount::umount2(m.as_str(), nix::mount::MntFlags::MNT_DETACH);
+    for m in procfs::mounts_under(dir) {
+        found.push(format!("mount {}", m.display()));
+        let _ = nix::mount::umount2(&m, nix::mount::MntFlags::MNT_DETACH);
     }
     found
+}
+
+/// `pid` and its descendants, parents before children.
+fn tree_of(pid: i32) -> Vec<i32> {
+    let mut tree = Vec::new();
+    let mut stack = vec![pid];
+    while let Some(p) = stack.pop() {
+        tree.push(p);
+        stack.extend(procfs::children_of(p).iter().map(|c| c.pid));
+    }
+    tree
 }

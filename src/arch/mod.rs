@@ -1,7 +1,11 @@
 //! The only `unsafe` in pause but the system calls' own: the process entry
 //! point, the system-call instruction and a stack switch for each
 //! architecture, plus reading argv off the initial stack. Above this module
-//! there is a safe API: the `Args` iterator and `continue_on_strings_page`.
+//! there is a safe API: the `Args` iterator and `idle_on_small_stack`.
+
+// The crate denies `unsafe` elsewhere: entry point, stack switch and
+// system-call instructions cannot be written without it.
+#![allow(unsafe_code)]
 
 /// Defines `syscall0` to `syscall4` (as needed) for an architecture whose
 /// system-call instruction takes the number in register `nr`, the arguments
@@ -152,15 +156,16 @@ unsafe extern "C" fn start(sp: *const usize) -> ! {
 }
 
 /// Moves the stack into the free part of the page that holds the command-line
-/// strings and continues in `then(strings_page)`: everything below that page
-/// (the argv and auxv tables, the kernel's random gap, the frames of start-up)
-/// is then unused and can be given back, so that pause idles on one page of
-/// stack. The strings themselves stay: /proc/PID/cmdline reads them.
+/// strings, gives back the pages below it (the argv and auxv tables, the
+/// kernel's random gap, the frames of start-up), and there takes signals with
+/// `crate::take_signal` for the rest of pause's life: every pod's sandbox then
+/// holds one page of stack instead of the two or three start-up left resident.
+/// The strings themselves stay: /proc/PID/cmdline and `ps` read them.
 ///
-/// When that page has too little room (a huge command line), `then(0)` runs
-/// on the current stack instead.
+/// When that page has too little room (a huge command line), pause stays on
+/// the stack it has and gives nothing back.
 #[inline(always)]
-pub fn continue_on_strings_page(args: Args, then: extern "C" fn(usize) -> !) -> ! {
+pub fn idle_on_small_stack(args: Args) -> ! {
     /// Deepest stack pause uses from here on, with a wide margin (s390x frames
     /// carry a 160-byte save area; ppc64 leaf functions a 288-byte red zone).
     const ROOM: usize = 2048;
@@ -168,11 +173,25 @@ pub fn continue_on_strings_page(args: Args, then: extern "C" fn(usize) -> !) -> 
     let page = strings & !(PAGE - 1);
     let top = (strings & !15).wrapping_sub(16);
     if strings == 0 || top < page + ROOM {
-        then(0)
+        resume(0)
     }
     // SAFETY: [page, top) is in the stack mapping and resident (it shares a
     // page with the strings). What it holds, if anything, is the end of the
     // argv/auxv tables below the strings, which nothing reads any more:
     // `args`, the only reader, is consumed here.
-    unsafe { imp::switch_stack(top, page, then) }
+    unsafe { imp::switch_stack(top, page, resume) }
+}
+
+/// Where pause resumes after `idle_on_small_stack`: on the page of the strings,
+/// which starts at `strings_page`, or on the stack it had when that is 0.
+extern "C" fn resume(strings_page: usize) -> ! {
+    if strings_page != 0 {
+        // The old stack below the strings: 64 KiB covers the argv/auxv tables
+        // and the kernel's random gap of up to 8 KiB with room to spare.
+        const OLD_STACK: usize = 64 * 1024;
+        crate::sys::release_memory(strings_page.wrapping_sub(OLD_STACK), OLD_STACK);
+    }
+    loop {
+        crate::take_signal()
+    }
 }

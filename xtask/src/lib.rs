@@ -15,13 +15,13 @@ pub mod size;
 
 use flate2::{Compression, GzBuilder};
 use oci_spec::image::{
-    Arch, ConfigBuilder, Descriptor, DescriptorBuilder, HistoryBuilder, ImageConfigurationBuilder,
-    ImageIndexBuilder, ImageManifestBuilder, MediaType, Os, PlatformBuilder, RootFsBuilder,
-    SCHEMA_VERSION,
+    Arch, ConfigBuilder, Descriptor, DescriptorBuilder, HistoryBuilder, ImageConfiguration,
+    ImageConfigurationBuilder, ImageIndexBuilder, ImageManifestBuilder, MediaType, Os, Platform,
+    PlatformBuilder, RootFsBuilder, SCHEMA_VERSION,
 };
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -144,25 +144,6 @@ fn header(path: &str, size: u64, mode: u32, epoch: i64, dir: bool) -> Result<tar
     Ok(h)
 }
 
-/// The layer: a tar holding only the binary (mode 0755, uid/gid 0), gzipped
-/// with a fixed header (no name, mtime 0, OS "unknown"). Returns (tar, gzip).
-fn layer(opts: &Options, binary: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
-    let path = opts.path.trim_start_matches('/');
-    if path.is_empty() || path.contains('/') {
-        return Err(format!("--path must be a file in /, got {:?}", opts.path).into());
-    }
-    let mut b = tar::Builder::new(Vec::new());
-    let h = header(path, binary.len() as u64, 0o755, opts.epoch, false)?;
-    b.append(&h, binary)?;
-    let tar = b.into_inner()?;
-    let mut gz = GzBuilder::new()
-        .mtime(0)
-        .operating_system(255)
-        .write(Vec::new(), Compression::best());
-    gz.write_all(&tar)?;
-    Ok((tar, gz.finish()?))
-}
-
 fn rfc3339(epoch: i64) -> Result<String> {
     let t = time::OffsetDateTime::from_unix_timestamp(epoch)?;
     Ok(t.format(&time::format_description::well_known::Rfc3339)?)
@@ -185,98 +166,221 @@ pub fn build(opts: &Options, inputs: &[Input]) -> Result<Built> {
     if inputs.is_empty() {
         return Err("no binaries given".into());
     }
-    let created = rfc3339(opts.epoch)?;
-    let labels: HashMap<String, String> = opts.labels.clone().into_iter().collect();
+    let shared = Shared::new(opts)?;
     let mut blobs = Blobs(BTreeMap::new());
     let mut manifests = Vec::new();
     let mut images = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
+    let mut seen = BTreeSet::new();
     for input in inputs {
-        let (arch, variant) = platform_of(&input.arch)?;
-        let platform = match &variant {
+        let target = Target::of(&input.arch)?;
+        // Two binaries for one platform would make the index ambiguous.
+        if !seen.insert(target.name.clone()) {
+            return Err(format!("platform {} given twice", target.name).into());
+        }
+        let (manifest, image) = add_image(&mut blobs, &shared, &target, input)?;
+        manifests.push(manifest);
+        images.push(image);
+    }
+    let index = add_image_index(&mut blobs, &shared, manifests)?;
+    let layout_index = layout_index(opts, &index)?;
+    Ok(Built {
+        archive: archive(blobs, layout_index, opts.epoch)?,
+        index_digest: index.digest().to_string(),
+        images,
+    })
+}
+
+/// What every platform's image takes from the options, derived once.
+struct Shared<'a> {
+    opts: &'a Options,
+    /// `opts.epoch` as RFC 3339, for every `created` field.
+    created: String,
+    /// `opts.labels` in the map type oci-spec takes; `canonical_json` sorts
+    /// the keys again, so the hash order never reaches the bytes.
+    labels: HashMap<String, String>,
+}
+
+impl<'a> Shared<'a> {
+    fn new(opts: &'a Options) -> Result<Self> {
+        Ok(Shared {
+            opts,
+            created: rfc3339(opts.epoch)?,
+            labels: opts.labels.clone().into_iter().collect(),
+        })
+    }
+}
+
+/// One input's OCI platform.
+struct Target {
+    arch: String,
+    variant: Option<String>,
+    /// `linux/amd64`, `linux/arm/v7`, ...
+    name: String,
+}
+
+impl Target {
+    fn of(arch: &str) -> Result<Self> {
+        let (arch, variant) = platform_of(arch)?;
+        let name = match &variant {
             Some(v) => format!("linux/{arch}/{v}"),
             None => format!("linux/{arch}"),
         };
-        if !seen.insert(platform.clone()) {
-            return Err(format!("platform {platform} given twice").into());
-        }
-        let (tar, gz) = layer(opts, &input.binary)?;
-        let diff_id = format!("sha256:{}", sha256_hex(&tar));
-        let layer = blobs.add(MediaType::ImageLayerGzip, gz)?;
-
-        let mut config = ImageConfigurationBuilder::default()
-            .created(created.clone())
-            .architecture(Arch::from(arch.as_str()))
-            .os(Os::Linux)
-            .config(
-                ConfigBuilder::default()
-                    .user(opts.user.clone())
-                    .entrypoint(opts.entrypoint.clone())
-                    .working_dir("/".to_string())
-                    .labels(labels.clone())
-                    .build()?,
-            )
-            .rootfs(
-                RootFsBuilder::default()
-                    .typ("layers")
-                    .diff_ids(vec![diff_id])
-                    .build()?,
-            )
-            .history(vec![
-                HistoryBuilder::default()
-                    .created(created.clone())
-                    .created_by(format!("pause-oci: {} as {}", input.source_name, opts.path))
-                    .build()?,
-            ])
-            .build()?;
-        if let Some(v) = &variant {
-            config.set_variant(Some(v.clone()));
-        }
-        let config = blobs.add(MediaType::ImageConfig, canonical_json(&config)?)?;
-
-        let manifest = ImageManifestBuilder::default()
-            .schema_version(SCHEMA_VERSION)
-            .media_type(MediaType::ImageManifest)
-            .config(config.clone())
-            .layers(vec![layer.clone()])
-            .build()?;
-        let mut desc = blobs.add(MediaType::ImageManifest, canonical_json(&manifest)?)?;
-        let mut p = PlatformBuilder::default()
-            .architecture(Arch::from(arch.as_str()))
-            .os(Os::Linux)
-            .build()?;
-        if let Some(v) = &variant {
-            p.set_variant(Some(v.clone()));
-        }
-        desc.set_platform(Some(p));
-        images.push(Image {
-            platform,
-            manifest_digest: desc.digest().to_string(),
-            config_digest: config.digest().to_string(),
-            layer_digest: layer.digest().to_string(),
-        });
-        manifests.push(desc);
+        Ok(Target {
+            arch,
+            variant,
+            name,
+        })
     }
 
-    let mut index_annotations = labels.clone();
-    index_annotations.insert("org.opencontainers.image.created".into(), created.clone());
+    /// The platform the image index lists the manifest under, so a runtime
+    /// picks the manifest for its own machine.
+    fn oci_platform(&self) -> Result<Platform> {
+        let mut p = PlatformBuilder::default()
+            .architecture(Arch::from(self.arch.as_str()))
+            .os(Os::Linux)
+            .build()?;
+        if let Some(v) = &self.variant {
+            p.set_variant(Some(v.clone()));
+        }
+        Ok(p)
+    }
+}
+
+/// Adds one platform's layer, config and manifest blobs. Returns the
+/// manifest's descriptor (with its platform, for the image index) and the
+/// digests the caller reports.
+fn add_image(
+    blobs: &mut Blobs,
+    shared: &Shared,
+    target: &Target,
+    input: &Input,
+) -> Result<(Descriptor, Image)> {
+    let (layer, diff_id) = add_layer(blobs, shared.opts, &input.binary)?;
+    let config = image_config(shared, target, diff_id, &input.source_name)?;
+    let config = blobs.add(MediaType::ImageConfig, canonical_json(&config)?)?;
+    let manifest = ImageManifestBuilder::default()
+        .schema_version(SCHEMA_VERSION)
+        .media_type(MediaType::ImageManifest)
+        .config(config.clone())
+        .layers(vec![layer.clone()])
+        .build()?;
+    let mut manifest = blobs.add(MediaType::ImageManifest, canonical_json(&manifest)?)?;
+    manifest.set_platform(Some(target.oci_platform()?));
+    let image = Image {
+        platform: target.name.clone(),
+        manifest_digest: manifest.digest().to_string(),
+        config_digest: config.digest().to_string(),
+        layer_digest: layer.digest().to_string(),
+    };
+    Ok((manifest, image))
+}
+
+/// Adds the gzipped layer. Returns its descriptor and its diff ID: the digest
+/// of the uncompressed tar, which the config's rootfs must name.
+fn add_layer(blobs: &mut Blobs, opts: &Options, binary: &[u8]) -> Result<(Descriptor, String)> {
+    let tar = layer_tar(opts, binary)?;
+    let diff_id = format!("sha256:{}", sha256_hex(&tar));
+    let gz = gzip(&tar)?;
+    Ok((blobs.add(MediaType::ImageLayerGzip, gz)?, diff_id))
+}
+
+/// The layer's tar: only the binary, mode 0755, uid/gid 0, time `opts.epoch`.
+fn layer_tar(opts: &Options, binary: &[u8]) -> Result<Vec<u8>> {
+    let path = opts.path.trim_start_matches('/');
+    if path.is_empty() || path.contains('/') {
+        return Err(format!("--path must be a file in /, got {:?}", opts.path).into());
+    }
+    let mut b = tar::Builder::new(Vec::new());
+    let h = header(path, binary.len() as u64, 0o755, opts.epoch, false)?;
+    b.append(&h, binary)?;
+    Ok(b.into_inner()?)
+}
+
+/// Gzips with a fixed header (no name, mtime 0, OS "unknown") so the bytes
+/// do not depend on when or where they were made.
+fn gzip(data: &[u8]) -> Result<Vec<u8>> {
+    let mut gz = GzBuilder::new()
+        .mtime(0)
+        .operating_system(255)
+        .write(Vec::new(), Compression::best());
+    gz.write_all(data)?;
+    Ok(gz.finish()?)
+}
+
+/// The image config: how to run the binary (user, entrypoint, labels), the
+/// one layer's diff ID, and a history entry naming the binary it came from.
+fn image_config(
+    shared: &Shared,
+    target: &Target,
+    diff_id: String,
+    source_name: &str,
+) -> Result<ImageConfiguration> {
+    let opts = shared.opts;
+    let mut config = ImageConfigurationBuilder::default()
+        .created(shared.created.clone())
+        .architecture(Arch::from(target.arch.as_str()))
+        .os(Os::Linux)
+        .config(
+            ConfigBuilder::default()
+                .user(opts.user.clone())
+                .entrypoint(opts.entrypoint.clone())
+                .working_dir("/".to_string())
+                .labels(shared.labels.clone())
+                .build()?,
+        )
+        .rootfs(
+            RootFsBuilder::default()
+                .typ("layers")
+                .diff_ids(vec![diff_id])
+                .build()?,
+        )
+        .history(vec![
+            HistoryBuilder::default()
+                .created(shared.created.clone())
+                .created_by(format!("pause-oci: {source_name} as {}", opts.path))
+                .build()?,
+        ])
+        .build()?;
+    if let Some(v) = &target.variant {
+        config.set_variant(Some(v.clone()));
+    }
+    Ok(config)
+}
+
+/// Adds the image index listing every platform's manifest, annotated with the
+/// labels and the creation time; its digest is what a registry would serve
+/// for the tag.
+fn add_image_index(
+    blobs: &mut Blobs,
+    shared: &Shared,
+    manifests: Vec<Descriptor>,
+) -> Result<Descriptor> {
+    let mut annotations = shared.labels.clone();
+    annotations.insert(
+        "org.opencontainers.image.created".into(),
+        shared.created.clone(),
+    );
     let index = ImageIndexBuilder::default()
         .schema_version(SCHEMA_VERSION)
         .media_type(MediaType::ImageIndex)
         .manifests(manifests)
-        .annotations(index_annotations)
+        .annotations(annotations)
         .build()?;
-    let index_desc = blobs.add(MediaType::ImageIndex, canonical_json(&index)?)?;
-    let index_digest = index_desc.digest().to_string();
+    blobs.add(MediaType::ImageIndex, canonical_json(&index)?)
+}
 
+/// The layout's `index.json`: points at the image index and names it twice,
+/// by tag (the OCI annotation layout tools read) and by full reference (the
+/// annotation `ctr images import` names the image by).
+fn layout_index(opts: &Options, index: &Descriptor) -> Result<Vec<u8>> {
     let top = ImageIndexBuilder::default()
         .schema_version(SCHEMA_VERSION)
         .media_type(MediaType::ImageIndex)
         .manifests(vec![
             DescriptorBuilder::default()
                 .media_type(MediaType::ImageIndex)
-                .digest(index_desc.digest().clone())
-                .size(index_desc.size())
+                .digest(index.digest().clone())
+                .size(index.size())
                 .annotations(HashMap::from([
                     (REF_NAME.to_string(), opts.tag.clone()),
                     (
@@ -287,16 +391,19 @@ pub fn build(opts: &Options, inputs: &[Input]) -> Result<Built> {
                 .build()?,
         ])
         .build()?;
-    let top = canonical_json(&top)?;
+    canonical_json(&top)
+}
 
-    // The archive: entries sorted by path, fixed owner/mode/time.
+/// The archive: the OCI layout's entries sorted by path (directories as
+/// `None`), fixed owner/mode/time.
+fn archive(blobs: Blobs, layout_index: Vec<u8>, epoch: i64) -> Result<Vec<u8>> {
     let mut files: BTreeMap<String, Option<Vec<u8>>> = BTreeMap::new();
     files.insert("blobs/".into(), None);
     files.insert("blobs/sha256/".into(), None);
     for (hex, data) in blobs.0 {
         files.insert(format!("blobs/sha256/{hex}"), Some(data));
     }
-    files.insert("index.json".into(), Some(top));
+    files.insert("index.json".into(), Some(layout_index));
     files.insert(
         "oci-layout".into(),
         Some(br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()),
@@ -304,16 +411,12 @@ pub fn build(opts: &Options, inputs: &[Input]) -> Result<Built> {
     let mut b = tar::Builder::new(Vec::new());
     for (path, data) in &files {
         match data {
-            None => b.append(&header(path, 0, 0o755, opts.epoch, true)?, std::io::empty())?,
+            None => b.append(&header(path, 0, 0o755, epoch, true)?, std::io::empty())?,
             Some(d) => b.append(
-                &header(path, d.len() as u64, 0o644, opts.epoch, false)?,
+                &header(path, d.len() as u64, 0o644, epoch, false)?,
                 d.as_slice(),
             )?,
         }
     }
-    Ok(Built {
-        archive: b.into_inner()?,
-        index_digest,
-        images,
-    })
+    Ok(b.into_inner()?)
 }

@@ -37,11 +37,13 @@ fn binary(arch: &str) -> Vec<u8> {
 }
 
 /// Writes the inputs into `dir` with the given file mode and mtime (which must
-/// not leak into the archive), runs the packer there and returns (bytes, stdout).
+/// not leak into the archive), runs the packer (`xtask pack`) there and
+/// returns (bytes, stdout).
 fn pack_in(dir: &Path, mode: u32, mtime: SystemTime) -> (Vec<u8>, String) {
     std::fs::create_dir_all(dir.join("bin")).unwrap();
     let mut args = vec![
-        "--out".to_string(),
+        "pack".to_string(),
+        "--out".into(),
         "bin/pause-oci.tar".into(),
         "--tag".into(),
         "0.1.0".into(),
@@ -72,7 +74,7 @@ fn pack_in(dir: &Path, mode: u32, mtime: SystemTime) -> (Vec<u8>, String) {
         .unwrap();
     assert!(
         out.status.success(),
-        "pause-oci failed: {}",
+        "xtask pack failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let bytes = std::fs::read(dir.join("bin/pause-oci.tar")).unwrap();
@@ -148,7 +150,7 @@ fn inputs_change_the_digest() {
     // Another epoch: every timestamp moves, so the bytes do too.
     let dir = d.path().join("a");
     let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["--out", "other.tar", "amd64=bin/pause-linux-amd64"])
+        .args(["pack", "--out", "other.tar", "amd64=bin/pause-linux-amd64"])
         .current_dir(&dir)
         .env("SOURCE_DATE_EPOCH", (EPOCH + 1).to_string())
         .output()
@@ -158,7 +160,7 @@ fn inputs_change_the_digest() {
     assert_ne!(sha256(&base), sha256(&other));
     // Without an epoch the packer refuses rather than using the clock.
     let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["--out", "none.tar", "amd64=bin/pause-linux-amd64"])
+        .args(["pack", "--out", "none.tar", "amd64=bin/pause-linux-amd64"])
         .current_dir(&dir)
         .env_remove("SOURCE_DATE_EPOCH")
         .output()
@@ -171,9 +173,26 @@ fn inputs_change_the_digest() {
 fn archive_is_an_oci_layout_with_one_index_of_six_platforms() {
     let d = tempfile::tempdir().unwrap();
     let (bytes, _) = pack_in(d.path(), 0o755, SystemTime::now());
-    let list = entries(&bytes);
+    let files = sorted_root_owned_entries(&bytes);
+    assert_eq!(json(&files["oci-layout"])["imageLayoutVersion"], "1.0.0");
 
-    // Sorted entries, root-owned, every timestamp the epoch.
+    let index = json(&blob(&files, &top_index_digest(&files)));
+    let mut platforms: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| check_platform_image(&files, m))
+        .collect();
+    platforms.sort();
+    assert_eq!(
+        platforms,
+        ["amd64", "arm/v7", "arm64", "ppc64le", "riscv64", "s390x"]
+    );
+}
+
+/// Entries sorted, root-owned, every timestamp the epoch; returns them by path.
+fn sorted_root_owned_entries(archive: &[u8]) -> BTreeMap<String, Vec<u8>> {
+    let list = entries(archive);
     let paths: Vec<&str> = list.iter().map(|(p, _, _)| p.as_str()).collect();
     let mut sorted = paths.clone();
     sorted.sort();
@@ -182,9 +201,11 @@ fn archive_is_an_oci_layout_with_one_index_of_six_platforms() {
         assert_eq!(h.mtime().unwrap(), EPOCH as u64, "{p} mtime");
         assert_eq!((h.uid().unwrap(), h.gid().unwrap()), (0, 0), "{p} owner");
     }
-    let files: BTreeMap<String, Vec<u8>> = list.into_iter().map(|(p, _, d)| (p, d)).collect();
-    assert_eq!(json(&files["oci-layout"])["imageLayoutVersion"], "1.0.0");
+    list.into_iter().map(|(p, _, d)| (p, d)).collect()
+}
 
+/// index.json names exactly one image index, by tag and by containerd's name.
+fn top_index_digest(files: &BTreeMap<String, Vec<u8>>) -> String {
     let top = json(&files["index.json"]);
     assert_eq!(top["schemaVersion"], 2);
     let tops = top["manifests"].as_array().unwrap();
@@ -201,73 +222,72 @@ fn archive_is_an_oci_layout_with_one_index_of_six_platforms() {
         tops[0]["annotations"]["io.containerd.image.name"],
         "docker.io/library/pause:0.1.0"
     );
+    tops[0]["digest"].as_str().unwrap().to_string()
+}
 
-    let index = json(&blob(&files, tops[0]["digest"].as_str().unwrap()));
-    let mut platforms = Vec::new();
-    for m in index["manifests"].as_array().unwrap() {
-        assert_eq!(m["mediaType"], "application/vnd.oci.image.manifest.v1+json");
-        let p = &m["platform"];
-        assert_eq!(p["os"], "linux");
-        let arch = p["architecture"].as_str().unwrap().to_string();
-        let variant = p["variant"].as_str().map(str::to_string);
-        let manifest_bytes = blob(&files, m["digest"].as_str().unwrap());
-        assert_eq!(m["size"], manifest_bytes.len());
-        let manifest = json(&manifest_bytes);
+/// One entry of the image index: its manifest, config and layer agree, and
+/// the layer holds that platform's binary alone. Returns `arch[/variant]`.
+fn check_platform_image(files: &BTreeMap<String, Vec<u8>>, m: &Value) -> String {
+    assert_eq!(m["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+    let p = &m["platform"];
+    assert_eq!(p["os"], "linux");
+    let arch = p["architecture"].as_str().unwrap().to_string();
+    let variant = p["variant"].as_str().map(str::to_string);
+    let manifest_bytes = blob(files, m["digest"].as_str().unwrap());
+    assert_eq!(m["size"], manifest_bytes.len());
+    let manifest = json(&manifest_bytes);
 
-        let config = json(&blob(
-            &files,
-            manifest["config"]["digest"].as_str().unwrap(),
-        ));
-        assert_eq!(config["architecture"], arch.as_str());
-        assert_eq!(config["os"], "linux");
-        assert_eq!(config["variant"].as_str().map(str::to_string), variant);
-        assert_eq!(config["config"]["User"], "65535:65535");
-        assert_eq!(
-            config["config"]["Entrypoint"],
-            serde_json::json!(["/pause"])
-        );
-        for (k, v) in labels() {
-            assert_eq!(config["config"]["Labels"][k], v, "label {k}");
-        }
-        assert_eq!(config["created"], "2023-11-14T22:13:20Z");
+    let config = json(&blob(files, manifest["config"]["digest"].as_str().unwrap()));
+    check_config(&config, &arch, &variant);
 
-        let layers = manifest["layers"].as_array().unwrap();
-        assert_eq!(layers.len(), 1);
-        assert_eq!(
-            layers[0]["mediaType"],
-            "application/vnd.oci.image.layer.v1.tar+gzip"
-        );
-        let gz = blob(&files, layers[0]["digest"].as_str().unwrap());
-        // gzip header: no file name (FLG.FNAME clear), MTIME zero.
-        assert_eq!(&gz[..3], &[0x1f, 0x8b, 8]);
-        assert_eq!(gz[3] & 0x08, 0, "gzip header carries a file name");
-        assert_eq!(&gz[4..8], &[0, 0, 0, 0], "gzip header carries a time");
-        let mut tar_bytes = Vec::new();
-        GzDecoder::new(gz.as_slice())
-            .read_to_end(&mut tar_bytes)
-            .unwrap();
-        assert_eq!(config["rootfs"]["diff_ids"][0], sha256(&tar_bytes));
-        let layer = entries(&tar_bytes);
-        assert_eq!(layer.len(), 1, "the layer holds only /pause");
-        let (path, h, data) = &layer[0];
-        assert_eq!(path, "pause");
-        assert_eq!(h.mode().unwrap(), 0o755);
-        assert_eq!((h.uid().unwrap(), h.gid().unwrap()), (0, 0));
-        assert_eq!(h.mtime().unwrap(), EPOCH as u64);
-        let k8s_arch = if arch == "arm" { "arm" } else { arch.as_str() };
-        assert_eq!(
-            data,
-            &binary(k8s_arch),
-            "layer of {arch} holds another binary"
-        );
-        platforms.push(match variant {
-            Some(v) => format!("{arch}/{v}"),
-            None => arch,
-        });
-    }
-    platforms.sort();
+    let layers = manifest["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 1);
     assert_eq!(
-        platforms,
-        ["amd64", "arm/v7", "arm64", "ppc64le", "riscv64", "s390x"]
+        layers[0]["mediaType"],
+        "application/vnd.oci.image.layer.v1.tar+gzip"
     );
+    let tar_bytes = gunzip_layer(&blob(files, layers[0]["digest"].as_str().unwrap()));
+    assert_eq!(config["rootfs"]["diff_ids"][0], sha256(&tar_bytes));
+    check_layer(&tar_bytes, &arch);
+    match variant {
+        Some(v) => format!("{arch}/{v}"),
+        None => arch,
+    }
+}
+
+fn check_config(config: &Value, arch: &str, variant: &Option<String>) {
+    assert_eq!(config["architecture"], arch);
+    assert_eq!(config["os"], "linux");
+    assert_eq!(config["variant"].as_str().map(str::to_string), *variant);
+    assert_eq!(config["config"]["User"], "65535:65535");
+    assert_eq!(
+        config["config"]["Entrypoint"],
+        serde_json::json!(["/pause"])
+    );
+    for (k, v) in labels() {
+        assert_eq!(config["config"]["Labels"][k], v, "label {k}");
+    }
+    assert_eq!(config["created"], "2023-11-14T22:13:20Z");
+}
+
+/// The layer's gzip header carries no name and no time, so the bytes depend
+/// only on the content.
+fn gunzip_layer(gz: &[u8]) -> Vec<u8> {
+    assert_eq!(&gz[..3], &[0x1f, 0x8b, 8]);
+    assert_eq!(gz[3] & 0x08, 0, "gzip header carries a file name");
+    assert_eq!(&gz[4..8], &[0, 0, 0, 0], "gzip header carries a time");
+    let mut tar_bytes = Vec::new();
+    GzDecoder::new(gz).read_to_end(&mut tar_bytes).unwrap();
+    tar_bytes
+}
+
+fn check_layer(tar_bytes: &[u8], arch: &str) {
+    let layer = entries(tar_bytes);
+    assert_eq!(layer.len(), 1, "the layer holds only /pause");
+    let (path, h, data) = &layer[0];
+    assert_eq!(path, "pause");
+    assert_eq!(h.mode().unwrap(), 0o755);
+    assert_eq!((h.uid().unwrap(), h.gid().unwrap()), (0, 0));
+    assert_eq!(h.mtime().unwrap(), EPOCH as u64);
+    assert_eq!(data, &binary(arch), "layer of {arch} holds another binary");
 }

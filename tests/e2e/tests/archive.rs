@@ -2,39 +2,29 @@
 //! (skopeo): one image index, and each platform resolves to an image that
 //! runs /pause as 65535:65535.
 
-use test_support::cri::{in_ci, pause_archive, read_toml, workspace};
 use std::process::Command;
+use test_support::ci::{require, which};
+use test_support::command::run;
+use test_support::repo;
 
 fn skopeo(args: &[&str]) -> serde_json::Value {
-    let out = Command::new("skopeo")
-        .args(args)
-        .output()
-        .expect("run skopeo");
-    assert!(
-        out.status.success(),
-        "skopeo {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let mut c = Command::new("skopeo");
+    c.args(args);
+    serde_json::from_slice(&run(c).check().out.stdout).unwrap()
 }
 
 #[test]
 fn skopeo_reads_the_index_and_every_platform() {
-    if test_support::cri::which("skopeo").is_none() {
-        assert!(!in_ci(), "required in CI: skopeo (make deps-cri)");
-        eprintln!("SKIPPED (not in CI): skopeo missing: make deps-cri");
+    if !require(which("skopeo").is_some(), "skopeo (make deps)") {
         return;
     }
-    let archive = pause_archive();
+    let archive = repo::pause_archive();
     assert!(
         archive.exists(),
         "{} missing: run `make oci`",
         archive.display()
     );
-    let version = read_toml(&workspace().join("Cargo.toml"))["package"]["version"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let version = repo::version();
     let all = format!("oci-archive:{}", archive.display());
     let tagged = format!("{all}:{version}");
 
@@ -43,23 +33,7 @@ fn skopeo_reads_the_index_and_every_platform() {
         index["mediaType"],
         "application/vnd.oci.image.index.v1+json"
     );
-    let mut platforms: Vec<String> = index["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            let p = &m["platform"];
-            let mut s = format!(
-                "{}/{}",
-                p["os"].as_str().unwrap(),
-                p["architecture"].as_str().unwrap()
-            );
-            if let Some(v) = p["variant"].as_str() {
-                s = format!("{s}/{v}");
-            }
-            s
-        })
-        .collect();
+    let mut platforms = platforms(&index);
     platforms.sort();
     assert_eq!(
         platforms,
@@ -81,28 +55,55 @@ fn skopeo_reads_the_index_and_every_platform() {
         ("s390x", None),
         ("riscv64", None),
     ] {
-        let mut args = vec!["--override-os", "linux", "--override-arch", arch];
-        if let Some(v) = variant {
-            args.extend(["--override-variant", v]);
-        }
-        args.extend(["inspect", "--config", tagged.as_str()]);
-        let config = skopeo(&args);
-        assert_eq!(config["architecture"], arch);
-        assert_eq!(config["variant"].as_str(), variant);
-        assert_eq!(config["config"]["User"], "65535:65535");
-        assert_eq!(
-            config["config"]["Entrypoint"],
-            serde_json::json!(["/pause"])
-        );
-        let labels = &config["config"]["Labels"];
-        assert_eq!(labels["org.opencontainers.image.version"], version.as_str());
-        assert_eq!(labels["org.opencontainers.image.licenses"], "Apache-2.0");
-        for k in ["title", "description", "source", "revision"] {
-            let key = format!("org.opencontainers.image.{k}");
-            assert!(
-                labels[&key].as_str().is_some_and(|v| !v.is_empty()),
-                "label {key} missing for {arch}"
+        assert_platform_config(&tagged, arch, variant, &version);
+    }
+}
+
+/// The platforms an image index lists, as `os/arch[/variant]`.
+fn platforms(index: &serde_json::Value) -> Vec<String> {
+    index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let p = &m["platform"];
+            let mut s = format!(
+                "{}/{}",
+                p["os"].as_str().unwrap(),
+                p["architecture"].as_str().unwrap()
             );
-        }
+            if let Some(v) = p["variant"].as_str() {
+                s = format!("{s}/{v}");
+            }
+            s
+        })
+        .collect()
+}
+
+/// The image `tagged` resolves to on linux/`arch`[/`variant`] runs /pause as
+/// 65535:65535 and carries the OCI labels.
+fn assert_platform_config(tagged: &str, arch: &str, variant: Option<&str>, version: &str) {
+    let mut args = vec!["--override-os", "linux", "--override-arch", arch];
+    if let Some(v) = variant {
+        args.extend(["--override-variant", v]);
+    }
+    args.extend(["inspect", "--config", tagged]);
+    let config = skopeo(&args);
+    assert_eq!(config["architecture"], arch);
+    assert_eq!(config["variant"].as_str(), variant);
+    assert_eq!(config["config"]["User"], "65535:65535");
+    assert_eq!(
+        config["config"]["Entrypoint"],
+        serde_json::json!(["/pause"])
+    );
+    let labels = &config["config"]["Labels"];
+    assert_eq!(labels["org.opencontainers.image.version"], version);
+    assert_eq!(labels["org.opencontainers.image.licenses"], "Apache-2.0");
+    for k in ["title", "description", "source", "revision"] {
+        let key = format!("org.opencontainers.image.{k}");
+        assert!(
+            labels[&key].as_str().is_some_and(|v| !v.is_empty()),
+            "label {key} missing for {arch}"
+        );
     }
 }

@@ -2,26 +2,32 @@
 //! the CRI API as kubelet drives it: RunPodSandbox, CreateContainer,
 //! StartContainer, ExecSync, PodSandboxStatus, StopPodSandbox, RemovePodSandbox.
 //!
-//! Needs root, containerd, runc, ctr and the CNI plugins (`make deps-cri`) and
-//! the project's archive (`make oci`); `make e2e-cri` provides all of them.
+//! Needs root, containerd, runc, ctr and the CNI plugins (`make deps`) and
+//! the project's archive (`make oci`); `make test-e2e-containerd` provides all of them.
 //! Outside CI a missing requirement skips; in CI it fails.
 
-use test_support::cri::{
-    NamespaceMode, Node, Sandbox, Workload, alive, can_run, children_of, pack_workload,
-    pause_archive, poll, report, status_field,
-};
-use std::collections::BTreeMap;
+use pause_e2e::Report;
 use std::io::BufRead;
+use test_support::cri::api::PodSandboxState;
+use test_support::cri::{NamespaceMode, Node, Sandbox, Workload, can_run, pack_workload};
+use test_support::procfs::{children_of, namespace, stat, status_field, syscall};
+use test_support::repo;
+use test_support::wait::{poll, poll_some};
+
+/// The process is gone from /proc (exited and reaped).
+fn gone(pid: i32) -> bool {
+    stat(pid).is_none()
+}
 
 /// A node with the pause image (from bin/pause-oci.tar) and the workload image imported.
 fn node() -> Option<(Node, Workload)> {
     if !can_run() {
         return None;
     }
-    let archive = pause_archive();
+    let archive = repo::pause_archive();
     assert!(
         archive.exists(),
-        "{} missing: run `make oci` (or `make e2e-cri`)",
+        "{} missing: run `make oci` (or `make test-e2e-containerd`)",
         archive.display()
     );
     let node = Node::start();
@@ -38,8 +44,7 @@ fn assert_is_our_pause(s: &Sandbox) {
     // READY can come before runc's init has exec'd the entrypoint: until
     // then the process is `runc:[2:INIT]`.
     poll("the sandbox process named pause", || {
-        let comm = std::fs::read_to_string(format!("/proc/{}/comm", s.pid)).ok()?;
-        (comm.trim() == "pause").then_some(())
+        std::fs::read_to_string(format!("/proc/{}/comm", s.pid)).is_ok_and(|c| c.trim() == "pause")
     });
     let uid = status_field(s.pid, "Uid").unwrap();
     let gid = status_field(s.pid, "Gid").unwrap();
@@ -54,8 +59,7 @@ fn assert_is_our_pause(s: &Sandbox) {
     // The very binary `make build` wrote for this architecture, when the
     // default archive is in use.
     if std::env::var_os("PAUSE_OCI_ARCHIVE").is_none() {
-        let ours =
-            test_support::cri::workspace().join(format!("bin/pause-linux-{}", test_support::cri::host_arch()));
+        let ours = repo::path(&format!("bin/pause-linux-{}", repo::host_arch()));
         let exe = std::fs::read(format!("/proc/{}/exe", s.pid)).unwrap();
         assert!(
             exe == std::fs::read(&ours).unwrap(),
@@ -64,9 +68,7 @@ fn assert_is_our_pause(s: &Sandbox) {
         );
     }
     poll("pause waiting in rt_sigtimedwait", || {
-        let sc = std::fs::read_to_string(format!("/proc/{}/syscall", s.pid)).ok()?;
-        let nr: i64 = sc.split_whitespace().next()?.parse().ok()?;
-        (nr == nix::libc::SYS_rt_sigtimedwait).then_some(())
+        syscall(s.pid) == Some(nix::libc::SYS_rt_sigtimedwait)
     });
 }
 
@@ -75,10 +77,10 @@ fn assert_is_our_pause(s: &Sandbox) {
 fn stop_and_remove(node: &Node, s: &Sandbox, containers: &[String], pids: &[i32]) {
     node.stop_pod(&s.id);
     let (state, _) = node.pod_status(&s.id);
-    assert_eq!(state, test_support::cri::api::PodSandboxState::SandboxNotready);
+    assert_eq!(state, PodSandboxState::SandboxNotready);
     for &pid in pids.iter().chain([&s.pid]) {
         poll(&format!("process {pid} gone after StopPodSandbox"), || {
-            (!alive(pid)).then_some(())
+            gone(pid)
         });
     }
     node.remove_pod(&s.id);
@@ -89,19 +91,19 @@ fn stop_and_remove(node: &Node, s: &Sandbox, containers: &[String], pids: &[i32]
             if !left.is_empty() {
                 eprintln!("still there: {left:?}");
             }
-            left.is_empty().then_some(())
+            left.is_empty()
         });
     }
 }
 
 /// `workload ARGS` run in the container with ExecSync: its report, and the
 /// exit code checked.
-fn workload(node: &Node, container: &str, args: &[&str]) -> BTreeMap<String, String> {
+fn workload(node: &Node, container: &str, args: &[&str]) -> Report {
     let mut cmd = vec!["/workload"];
     cmd.extend_from_slice(args);
     let (code, out, err) = node.exec(container, &cmd);
     assert_eq!(code, 0, "workload {args:?}: {out}{err}");
-    report(&out)
+    Report::parse(&out)
 }
 
 const SERVE: &[&str] = &["/workload", "serve"];
@@ -135,7 +137,7 @@ fn shared_pid_namespace_pause_is_pid1_and_reaps_orphans() {
     // Seen from the host: nothing is left under pause (the workload's own
     // first process is the shim's child, not pause's).
     poll("pause has no children left", || {
-        children_of(s.pid).is_empty().then_some(())
+        children_of(s.pid).is_empty()
     });
     // pause is still there and waiting.
     assert_is_our_pause(&s);
@@ -157,7 +159,7 @@ fn container_pid_namespace_each_container_is_its_own_pid1() {
     let cpid = node.container_pid(&c);
     // The container is PID 1 of its own namespace: the workload, not pause.
     assert_eq!(workload(&node, &c, &["info"])["pid1"], "/workload");
-    let ns = |p: i32, n: &str| std::fs::read_link(format!("/proc/{p}/ns/{n}")).unwrap();
+    let ns = |p: i32, n: &str| namespace(p, n).unwrap();
     assert_ne!(ns(s.pid, "pid"), ns(cpid, "pid"));
     // Network and IPC are still the pod's, held by pause.
     assert_eq!(ns(s.pid, "net"), ns(cpid, "net"));
@@ -173,7 +175,7 @@ fn host_network_pod_becomes_ready() {
     let pod = node.pod_config("host-net", NamespaceMode::Pod, true);
     let s = node.run_pod(&pod);
     assert_is_our_pause(&s);
-    let ns = |p: i32| std::fs::read_link(format!("/proc/{p}/ns/net")).unwrap();
+    let ns = |p: i32| namespace(p, "net").unwrap();
     // "Node" network = containerd's own network namespace here.
     assert_eq!(ns(s.pid), ns(node.pid()));
     let c = node.run_container(&s, &pod, "work", &w.reference, SERVE);
@@ -204,7 +206,7 @@ fn sigterm_ends_the_sandbox_with_status_0() {
         }
     });
     let mut n = 0;
-    poll("ctr events subscribed", || {
+    poll_some("ctr events subscribed", || {
         n += 1;
         node.probe_event(n);
         rx.recv_timeout(std::time::Duration::from_millis(200))
@@ -216,7 +218,7 @@ fn sigterm_ends_the_sandbox_with_status_0() {
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
-    let exit = poll("a /tasks/exit event for the sandbox", || {
+    let exit = poll_some("a /tasks/exit event for the sandbox", || {
         rx.recv_timeout(std::time::Duration::from_millis(200))
             .ok()
             .filter(|l| l.contains("/tasks/exit") && l.contains(&s.id))
@@ -231,12 +233,12 @@ fn sigterm_ends_the_sandbox_with_status_0() {
         0,
         "sandbox exit status: {exit}"
     );
-    poll("the sandbox process gone", || (!alive(s.pid)).then_some(()));
+    poll("the sandbox process gone", || gone(s.pid));
     let _ = events.kill();
     let _ = events.wait();
     poll("pod NOTREADY after pause exited", || {
         let (state, _) = node.pod_status(&s.id);
-        (state == test_support::cri::api::PodSandboxState::SandboxNotready).then_some(())
+        state == PodSandboxState::SandboxNotready
     });
     stop_and_remove(&node, &s, &[], &[]);
 }

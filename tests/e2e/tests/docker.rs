@@ -5,90 +5,71 @@
 //! the images of `make image workload-image`.
 
 use pause_e2e::*;
-use std::process::Command;
 use std::time::Instant;
+use test_support::ci::{is_root, require};
+use test_support::command::{Run, Teardown, run};
+use test_support::docker::{self, Container, docker, pause_image};
+use test_support::procfs::{
+    cmdline, namespace, stat, status_field, waiting_for_signals, zombies_of,
+};
+use test_support::wait::{DEADLINE, wait_for};
 
 const ORPHANS_LIVE: usize = 150;
 const ORPHANS_SHORT: usize = 200;
 
-fn docker(args: &[&str]) -> Command {
-    let mut c = Command::new("docker");
-    c.args(args);
-    c
-}
-
 /// Docker is usable and both images exist; false (or a panic in CI) if not.
 fn ready() -> bool {
-    if !require(
+    require(
         is_root(),
         "root (to read pause's /proc entries and run Docker)",
-    ) {
-        return false;
-    }
-    if !run(docker(&["info"])).ok() {
-        let script = repo_root().join("tests/scripts/dockerd.sh");
-        let r = run(Command::new(&script));
-        if !require(r.ok(), &format!("a Docker engine: {}", r.describe())) {
-            return false;
-        }
-    }
-    for image in [pause_image(), workload_image()] {
-        let r = run(docker(&["image", "inspect", "--format", "{{.Id}}", &image]));
-        if !require(
-            r.ok(),
-            &format!("image {image} (make image workload-image)"),
-        ) {
-            return false;
-        }
-    }
-    true
+    ) && docker::ready(
+        &[pause_image(), workload_image()],
+        "make image workload-image",
+    )
 }
 
-/// A started pause container, removed (with anything else the test queued)
-/// when the test ends.
+/// A started pause container, removed (with the workloads the test started
+/// in it) when the test ends.
 struct Pod {
-    name: String,
-    pid: u32,
-    teardown: Teardown,
+    /// Dropped first: a pod's containers go before its pause.
+    workloads: Vec<Container>,
+    pause: Container,
+    pid: i32,
 }
 
 impl Pod {
     fn start() -> Pod {
-        let name = unique("pause");
-        let mut teardown = Teardown::new();
-        teardown.push(docker(&["rm", "-f", "-v", &name]));
-        run(docker(&[
-            "run",
-            "-d",
-            "--name",
-            &name,
-            "--init=false",
-            "--read-only",
-            "--cap-drop",
-            "ALL",
-            "--security-opt",
-            "no-new-privileges",
-            "--ipc",
-            "shareable",
-            "--network",
-            "none",
-            &pause_image(),
-        ]))
-        .check();
-        let pid = inspect(&name, "{{.State.Pid}}").parse().expect("State.Pid");
+        let pause = Container::named("pause-e2e-pause");
+        pause
+            .run(&[
+                "-d",
+                "--init=false",
+                "--read-only",
+                "--cap-drop",
+                "ALL",
+                "--security-opt",
+                "no-new-privileges",
+                "--ipc",
+                "shareable",
+                "--network",
+                "none",
+                &pause_image(),
+            ])
+            .check();
+        let pid = pause.pid();
         wait_for("pause to wait for signals", DEADLINE, || {
             waiting_for_signals(pid)
         });
         Pod {
-            name,
+            workloads: Vec::new(),
+            pause,
             pid,
-            teardown,
         }
     }
 
     /// `docker run` flags that put a container into this pod's namespaces.
     fn join(&self) -> [String; 3] {
-        let c = format!("container:{}", self.name);
+        let c = format!("container:{}", self.pause.name);
         [
             format!("--pid={c}"),
             format!("--net={c}"),
@@ -96,20 +77,26 @@ impl Pod {
         ]
     }
 
-    /// Runs the workload in the pod to completion; returns (exit code, stdout).
-    fn workload(&mut self, args: &[&str]) -> Run {
-        let name = unique("workload");
-        self.teardown.push(docker(&["rm", "-f", "-v", &name]));
-        let mut c = docker(&["run", "--name", &name]);
-        c.args(self.join()).arg(workload_image()).args(args);
-        run(c)
+    /// Runs the workload in the pod as container `c` (`options` go before
+    /// the image, `args` after it).
+    fn workload_in(&self, c: &Container, options: &[&str], args: &[&str]) -> Run {
+        let join = self.join();
+        let image = workload_image();
+        let mut all: Vec<&str> = options.to_vec();
+        all.extend(join.iter().map(String::as_str));
+        all.push(&image);
+        all.extend(args);
+        c.run(&all)
     }
-}
 
-fn inspect(name: &str, format: &str) -> String {
-    run(docker(&["inspect", "--format", format, name]))
-        .check()
-        .stdout()
+    /// Runs the workload in the pod to completion; its container goes with
+    /// the pod.
+    fn workload(&mut self, args: &[&str]) -> Run {
+        let c = Container::named("pause-e2e-workload");
+        let r = self.workload_in(&c, &[], args);
+        self.workloads.push(c);
+        r
+    }
 }
 
 #[test]
@@ -119,9 +106,35 @@ fn pause_is_pid1_as_65535_and_reaps_every_orphan() {
     }
     let mut pod = Pod::start();
     let pause = pod.pid;
+    assert_pid1_as_image_user(pause);
 
-    // Seen from the host: the container's process is /pause, PID 1 of its
-    // namespace, as the image's user, with no capabilities.
+    // Seen from the workload in the pod: the same.
+    let info = pod.workload(&["info"]).check().stdout();
+    let report = Report::parse(&info);
+    assert_eq!(report.get("pid1"), Some("/pause"), "workload info: {info}");
+    assert_eq!(
+        report.get("pid1_uid"),
+        Some("65535"),
+        "workload info: {info}"
+    );
+
+    live_orphans_are_adopted_then_reaped(&pod);
+
+    // Orphans that exit as soon as they are adopted; the workload checks
+    // from inside the pod that each one was adopted by PID 1 and then reaped.
+    let line = pod
+        .workload(&["orphans", &ORPHANS_SHORT.to_string()])
+        .check()
+        .stdout();
+    assert_orphans_reaped_in_pod(&line, ORPHANS_SHORT);
+    assert_eq!(Report::parse(&line).get("pid1"), Some("/pause"), "{line}");
+    assert_all_reaped(pause);
+    assert_eq!(pod.pause.inspect("{{.State.Running}}"), "true");
+}
+
+/// Seen from the host: the container's process is /pause, PID 1 of its
+/// namespace, as the image's user, with no capabilities.
+fn assert_pid1_as_image_user(pause: i32) {
     assert_eq!(cmdline(pause), Some(vec!["/pause".to_string()]));
     assert_eq!(
         status_field(pause, "NSpid").unwrap().split(' ').next_back(),
@@ -141,82 +154,41 @@ fn pause_is_pid1_as_65535_and_reaps_every_orphan() {
         Some("0000000000000000")
     );
     assert_eq!(status_field(pause, "NoNewPrivs").as_deref(), Some("1"));
+}
 
-    // Seen from the workload in the pod: the same.
-    let info = pod.workload(&["info"]).check().stdout();
-    assert_eq!(kv(&info, "pid1"), Some("/pause"), "workload info: {info}");
+/// Orphans that stay alive until the workload stops: pause adopts them;
+/// the workload stops on SIGTERM, its orphans then exit and pause must reap
+/// every one.
+fn live_orphans_are_adopted_then_reaped(pod: &Pod) {
+    let pause = pod.pid;
+    let server = Container::named("pause-e2e-serve");
+    pod.workload_in(
+        &server,
+        &["-d"],
+        &["serve", "--orphans", &ORPHANS_LIVE.to_string()],
+    )
+    .check();
+    let serving = wait_serving(|| server.logs());
     assert_eq!(
-        kv(&info, "pid1_uid"),
-        Some("65535"),
-        "workload info: {info}"
-    );
-
-    // Orphans that stay alive until the workload stops: pause adopts them.
-    let server = unique("serve");
-    pod.teardown.push(docker(&["rm", "-f", "-v", &server]));
-    let mut c = docker(&["run", "-d", "--name", &server]);
-    c.args(pod.join()).arg(workload_image()).args([
-        "serve",
-        "--orphans",
-        &ORPHANS_LIVE.to_string(),
-    ]);
-    run(c).check();
-    let serving = wait_for("the workload to make its orphans", DEADLINE, || {
-        let logs = run(docker(&["logs", &server]));
-        let out = logs.stdout();
-        out.lines()
-            .find(|l| l.starts_with("serving"))
-            .map(str::to_string)
-            .ok_or(logs.describe())
-    });
-    let spid: u32 = inspect(&server, "{{.State.Pid}}").parse().unwrap();
-    assert_eq!(
-        pid_ns(spid),
-        pid_ns(pause),
+        namespace(server.pid(), "pid"),
+        namespace(pause, "pid"),
         "the workload must share pause's PID namespace"
     );
     assert_orphans_adopted(pause, ORPHANS_LIVE, &serving);
 
-    // The workload stops on SIGTERM; its orphans then exit and pause must
-    // reap every one.
     run(docker(&[
         "stop",
         "-t",
         &STOP_TIMEOUT_SECS.to_string(),
-        &server,
+        &server.name,
     ]))
     .check();
     assert_eq!(
-        inspect(&server, "{{.State.ExitCode}}"),
+        server.inspect("{{.State.ExitCode}}"),
         "0",
         "workload exit code"
     );
     assert_all_reaped(pause);
-
-    // Orphans that exit as soon as they are adopted; the workload checks
-    // from inside the pod that each one was adopted by PID 1 and then reaped.
-    let r = pod
-        .workload(&["orphans", &ORPHANS_SHORT.to_string()])
-        .check();
-    let line = r.stdout();
-    assert_eq!(
-        kv(&line, "reparented"),
-        Some(ORPHANS_SHORT.to_string().as_str()),
-        "{line}"
-    );
-    assert_eq!(
-        kv(&line, "new_parents"),
-        Some(format!("1:{ORPHANS_SHORT}").as_str()),
-        "{line}"
-    );
-    assert_eq!(
-        kv(&line, "reaped"),
-        Some(ORPHANS_SHORT.to_string().as_str()),
-        "{line}"
-    );
-    assert_eq!(kv(&line, "pid1"), Some("/pause"), "{line}");
-    assert_all_reaped(pause);
-    assert_eq!(inspect(&pod.name, "{{.State.Running}}"), "true");
 }
 
 #[test]
@@ -226,10 +198,11 @@ fn hup_and_usr1_are_ignored_and_stop_ends_it_with_0_at_once() {
     }
     let pod = Pod::start();
     let pause = pod.pid;
+    let name = pod.pause.name.as_str();
     let started = stat(pause).expect("pause in /proc").start;
 
     for sig in ["HUP", "USR1"] {
-        run(docker(&["kill", "-s", sig, &pod.name])).check();
+        run(docker(&["kill", "-s", sig, name])).check();
         // `docker kill` returns once the signal is sent; pause has taken it
         // when nothing is pending and it waits again.
         wait_for(
@@ -238,7 +211,7 @@ fn hup_and_usr1_are_ignored_and_stop_ends_it_with_0_at_once() {
             || waiting_for_signals(pause),
         );
         assert_eq!(
-            inspect(&pod.name, "{{.State.Running}}"),
+            pod.pause.inspect("{{.State.Running}}"),
             "true",
             "after SIG{sig}"
         );
@@ -247,7 +220,7 @@ fn hup_and_usr1_are_ignored_and_stop_ends_it_with_0_at_once() {
             "after SIG{sig}"
         );
     }
-    let logs = run(docker(&["logs", &pod.name])).check();
+    let logs = pod.pause.logs().check();
     assert!(
         !logs.stderr().contains("Shutting down"),
         "{}",
@@ -259,22 +232,22 @@ fn hup_and_usr1_are_ignored_and_stop_ends_it_with_0_at_once() {
         "stop",
         "-t",
         &STOP_TIMEOUT_SECS.to_string(),
-        &pod.name,
+        name,
     ]))
     .check();
     let took = t.elapsed();
     eprintln!("docker stop took {took:?} (grace period {STOP_TIMEOUT_SECS} s)");
     assert_eq!(
-        inspect(&pod.name, "{{.State.ExitCode}}"),
+        pod.pause.inspect("{{.State.ExitCode}}"),
         "0",
         "exit code after docker stop"
     );
-    assert_eq!(inspect(&pod.name, "{{.State.OOMKilled}}"), "false");
+    assert_eq!(pod.pause.inspect("{{.State.OOMKilled}}"), "false");
     assert!(
         took < PROMPT_STOP,
         "docker stop took {took:?}: pause did not end on SIGTERM"
     );
-    let logs = run(docker(&["logs", &pod.name])).check();
+    let logs = pod.pause.logs().check();
     assert!(
         logs.stderr()
             .contains("Shutting down, got signal: Terminated"),
@@ -302,6 +275,7 @@ fn control_a_pid1_that_never_reaps_is_caught() {
     )
     .unwrap();
     let image = format!("{}:control", unique("nonreaper"));
+    // Removed after the container (locals drop last declared first).
     let mut teardown = Teardown::new();
     teardown.push(docker(&["rmi", "-f", &image]));
     run(docker(&[
@@ -312,22 +286,12 @@ fn control_a_pid1_that_never_reaps_is_caught() {
         dir.path().to_str().unwrap(),
     ]))
     .check();
-    let name = unique("nonreaper");
-    teardown.push(docker(&["rm", "-f", "-v", &name]));
-    run(docker(&[
-        "run",
-        "-d",
-        "--name",
-        &name,
-        "--ipc",
-        "shareable",
-        "--network",
-        "none",
-        &image,
-    ]))
-    .check();
-    let pid1: u32 = inspect(&name, "{{.State.Pid}}").parse().unwrap();
-    let c = format!("container:{name}");
+    let nonreaper = Container::named("pause-e2e-nonreaper");
+    nonreaper
+        .run(&["-d", "--ipc", "shareable", "--network", "none", &image])
+        .check();
+    let pid1 = nonreaper.pid();
+    let c = format!("container:{}", nonreaper.name);
     let r = run(docker(&[
         "run",
         "--rm",
@@ -345,8 +309,9 @@ fn control_a_pid1_that_never_reaps_is_caught() {
         "the workload must report failure: {}",
         r.describe()
     );
-    assert_eq!(kv(&line, "new_parents"), Some("1:20"), "{line}");
-    assert_eq!(kv(&line, "zombies"), Some("20"), "{line}");
+    let report = Report::parse(&line);
+    assert_eq!(report.get("new_parents"), Some("1:20"), "{line}");
+    assert_eq!(report.get("zombies"), Some("20"), "{line}");
     assert_eq!(
         zombies_of(pid1).len(),
         20,

@@ -1,11 +1,18 @@
 //! The deploy/ recipes that cannot run here (kind, CRI-O, containerd 2.x)
 //! carry the same setting as the one the CRI suite runs with.
 
-use test_support::cri::{read_toml, sandbox_image_of, sandbox_image_toml, workspace};
+use serde::Deserialize;
+use test_support::cri::{read_toml, sandbox_image_of, sandbox_image_toml};
+use test_support::repo;
 
 fn deploy(path: &str) -> String {
-    let p = workspace().join("deploy").join(path);
+    let p = repo::path("deploy").join(path);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// A YAML file of deploy/, deserialized.
+fn deploy_yaml<T: serde::de::DeserializeOwned>(path: &str) -> T {
+    serde_saphyr::from_str(&deploy(path)).unwrap_or_else(|e| panic!("deploy/{path}: {e}"))
 }
 
 fn sandbox_image() -> String {
@@ -13,40 +20,42 @@ fn sandbox_image() -> String {
         .expect("deploy/containerd/sandbox-image.toml sets sandbox_image")
 }
 
-/// The first block scalar under `containerdConfigPatches:`, dedented.
-fn first_patch(yaml: &str) -> String {
-    let mut lines = yaml
-        .lines()
-        .skip_while(|l| !l.starts_with("containerdConfigPatches:"))
-        .skip(1);
-    let item = lines.next().expect("a patch under containerdConfigPatches");
-    assert!(
-        item.trim_start().starts_with("- |"),
-        "patch is not a block scalar: {item}"
-    );
-    let item_indent = item.len() - item.trim_start().len();
-    let mut body = Vec::new();
-    let mut indent = None;
-    for l in lines {
-        if l.trim().is_empty() {
-            body.push(String::new());
-            continue;
-        }
-        let i = l.len() - l.trim_start().len();
-        if i <= item_indent {
-            break;
-        }
-        let i = *indent.get_or_insert(i);
-        body.push(l[i.min(l.len() - l.trim_start().len())..].to_string());
-    }
-    body.join("\n")
+/// deploy/kind/kind-config.yaml: what of kind's Cluster config the recipe sets.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KindCluster {
+    kind: String,
+    api_version: String,
+    /// TOML documents kind merges into each node's containerd config.
+    containerd_config_patches: Vec<String>,
+}
+
+/// deploy/kind/shared-pid-pod.yaml: the Pod fields the recipe is about.
+#[derive(Deserialize)]
+struct Pod {
+    kind: String,
+    spec: PodSpec,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PodSpec {
+    #[serde(default)]
+    share_process_namespace: bool,
 }
 
 #[test]
 fn kind_patch_is_the_containerd_setting_the_cri_suite_uses() {
-    let patch: toml::Table = first_patch(&deploy("kind/kind-config.yaml"))
-        .parse()
-        .expect("kind patch is TOML");
+    let cluster: KindCluster = deploy_yaml("kind/kind-config.yaml");
+    assert_eq!(
+        (cluster.kind.as_str(), cluster.api_version.as_str()),
+        ("Cluster", "kind.x-k8s.io/v1alpha4")
+    );
+    let first = cluster
+        .containerd_config_patches
+        .first()
+        .expect("a patch under containerdConfigPatches");
+    let patch: toml::Table = first.parse().expect("kind patch is TOML");
     assert_eq!(
         patch,
         read_toml(&sandbox_image_toml()),
@@ -56,8 +65,7 @@ fn kind_patch_is_the_containerd_setting_the_cri_suite_uses() {
 
 #[test]
 fn sandbox_image_tag_is_the_project_version() {
-    let root = read_toml(&workspace().join("Cargo.toml"));
-    let version = root["package"]["version"].as_str().unwrap();
+    let version = repo::version();
     let image = sandbox_image();
     assert_eq!(
         image,
@@ -89,10 +97,10 @@ fn containerd_2_and_cri_o_recipes_name_the_same_image() {
 
 #[test]
 fn kind_pod_shares_its_pid_namespace() {
-    let pod = deploy("kind/shared-pid-pod.yaml");
+    let pod: Pod = deploy_yaml("kind/shared-pid-pod.yaml");
+    assert_eq!(pod.kind, "Pod");
     assert!(
-        pod.lines()
-            .any(|l| l.trim() == "shareProcessNamespace: true"),
+        pod.spec.share_process_namespace,
         "deploy/kind/shared-pid-pod.yaml must set shareProcessNamespace: true"
     );
     let kind = deploy("kind/kind-config.yaml");

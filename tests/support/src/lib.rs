@@ -6,9 +6,13 @@
 
 pub mod ci;
 pub mod command;
+pub mod docker;
+pub mod orphans;
 pub mod pid1;
+pub mod podman;
 pub mod procfs;
 pub mod repo;
+pub mod spawn;
 pub mod wait;
 
 #[cfg(feature = "cri")]

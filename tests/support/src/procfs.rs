@@ -108,8 +108,8 @@ pub fn memory(pid: i32) -> Result<(u64, u64, u64), String> {
 /// (voluntary + involuntary context switches, utime + stime clock ticks).
 pub fn activity(pid: i32) -> Result<(u64, u64), String> {
     let status = proc_path(pid, "status");
-    let switches =
-        number(&status, "voluntary_ctxt_switches")? + number(&status, "nonvoluntary_ctxt_switches")?;
+    let switches = number(&status, "voluntary_ctxt_switches")?
+        + number(&status, "nonvoluntary_ctxt_switches")?;
     let s = stat(pid).ok_or_else(|| format!("no /proc/{pid}/stat"))?;
     Ok((switches, s.utime + s.stime))
 }
@@ -122,6 +122,15 @@ pub fn cmdline(pid: i32) -> Option<Vec<String>> {
             .map(|w| String::from_utf8_lossy(w).into_owned())
             .collect(),
     )
+}
+
+/// Every process with its command line, arguments joined by spaces (empty
+/// for a kernel thread): what to search for an id or a path it names.
+pub fn command_lines() -> Vec<(i32, String)> {
+    all()
+        .into_iter()
+        .filter_map(|s| Some((s.pid, cmdline(s.pid)?.join(" "))))
+        .collect()
 }
 
 /// The namespace a process is in, as the link /proc/PID/ns/KIND reads.
@@ -143,8 +152,33 @@ pub fn host_pid(ns_of: i32, inner: i32) -> Option<i32> {
 
 /// The system call a process sleeps in (first field of /proc/PID/syscall).
 pub fn syscall(pid: i32) -> Option<i64> {
-    let text = std::fs::read_to_string(proc_path(pid, "syscall")).ok()?;
-    text.split_whitespace().next()?.parse().ok()
+    SyscallFile::open(pid).ok()?.read().ok()?
+}
+
+/// /proc/PID/syscall held open: each look costs one read, cheap enough to
+/// spin on while measuring how soon a process gets ready. Reads fail once
+/// the process is gone (reaped), even if its PID is used again.
+pub struct SyscallFile(File);
+
+impl SyscallFile {
+    pub fn open(pid: i32) -> Result<Self, String> {
+        let path = proc_path(pid, "syscall");
+        File::open(&path)
+            .map(SyscallFile)
+            .map_err(|e| format!("open {}: {e}", path.display()))
+    }
+
+    /// The system call it sleeps in now: `None` while it runs ("running"),
+    /// `-1` when it is in user space or a zombie.
+    pub fn read(&self) -> Result<Option<i64>, String> {
+        let mut buf = [0u8; 256];
+        let n = self
+            .0
+            .read_at(&mut buf, 0)
+            .map_err(|e| format!("read syscall: {e}"))?;
+        let text = std::str::from_utf8(&buf[..n]).unwrap_or("");
+        Ok(text.split_whitespace().next().and_then(|f| f.parse().ok()))
+    }
 }
 
 /// pause is idle and ready: asleep in `rt_sigtimedwait`, with no signal

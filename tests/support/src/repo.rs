@@ -32,3 +32,17 @@ pub fn pause_archive() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| path("bin/pause-oci.tar"))
 }
+
+/// This machine's architecture as Kubernetes (and the binaries' names in
+/// `bin/`) spell it.
+pub fn host_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "arm" => "arm",
+        "powerpc64" => "ppc64le",
+        "s390x" => "s390x",
+        "riscv64" => "riscv64",
+        other => panic!("unsupported architecture {other}"),
+    }
+}

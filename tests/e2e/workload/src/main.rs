@@ -231,6 +231,8 @@ fn intermediate(rep_r: &OwnedFd, rep_w: &OwnedFd, hold: Option<&Hold>, usr1: &Si
     // SAFETY: as above.
     match unsafe { fork() } {
         Ok(ForkResult::Child) => orphan(me, rep_r, rep_w, hold, usr1),
+        // SAFETY: _exit runs no destructors or atexit handlers, which a
+        // forked copy of a multi-threaded process must not run.
         _ => unsafe { libc::_exit(0) },
     }
 }
@@ -261,6 +263,7 @@ fn orphan(parent: Pid, rep_r: &OwnedFd, rep_w: &OwnedFd, hold: Option<&Hold>, us
         let mut b = [0u8; 1];
         while !matches!(read(&h.read, &mut b), Ok(0) | Err(nix::errno::Errno::EBADF)) {}
     }
+    // SAFETY: as in `intermediate`: a forked child leaves without unwinding.
     unsafe { libc::_exit(0) }
 }
 

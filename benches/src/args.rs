@@ -1,0 +1,62 @@
+//! The command line.
+
+use std::path::PathBuf;
+use test_support::repo;
+
+pub struct Args {
+    pub quick: bool,
+    pub out: PathBuf,
+    pub bin_dir: PathBuf,
+    pub arch: String,
+    pub catatonit: PathBuf,
+    pub reference: Option<PathBuf>,
+    pub oci_archive: PathBuf,
+    pub command: String,
+    /// Set in the child process of the sandbox phase: where it writes its
+    /// figures (see sandbox_phase.rs).
+    pub sandbox_only: Option<PathBuf>,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: pause-bench [--quick] [--out DIR] [--bin-dir DIR] [--arch ARCH] [--catatonit PATH]\n\
+         \x20                  [--ref PATH] [--oci-archive PATH] [--command TEXT]\n\
+         REF_PAUSE=/path/to/pause in the environment is the same as --ref."
+    );
+    std::process::exit(2)
+}
+
+pub fn parse() -> Args {
+    let mut a = Args {
+        quick: false,
+        out: repo::path("benches/results"),
+        bin_dir: repo::path("bin"),
+        arch: "amd64".into(),
+        catatonit: PathBuf::from("/usr/bin/catatonit"),
+        reference: std::env::var_os("REF_PAUSE")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
+        oci_archive: repo::pause_archive(),
+        command: "pause-bench".into(),
+        sandbox_only: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut val = || it.next().unwrap_or_else(|| usage());
+        match arg.as_str() {
+            "--quick" => a.quick = true,
+            "--out" => a.out = val().into(),
+            "--bin-dir" => a.bin_dir = val().into(),
+            "--arch" => a.arch = val(),
+            "--catatonit" => a.catatonit = val().into(),
+            "--ref" => {
+                a.reference = Some(val().into()).filter(|p: &PathBuf| !p.as_os_str().is_empty())
+            }
+            "--oci-archive" => a.oci_archive = val().into(),
+            "--command" => a.command = val(),
+            "--sandbox-only" => a.sandbox_only = Some(val().into()),
+            _ => usage(),
+        }
+    }
+    a
+}

@@ -1,0 +1,50 @@
+//! How much of each measurement a run does.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub mode: &'static str,
+    pub latency_runs: usize,
+    pub warmup_runs: usize,
+    pub memory_samples: usize,
+    pub callgrind_runs: usize,
+    pub orphans: usize,
+    pub reap_rounds: usize,
+    pub idle_seconds: u64,
+    pub sandbox_runs: usize,
+}
+
+impl Plan {
+    pub fn new(quick: bool) -> Self {
+        if quick { Self::quick() } else { Self::full() }
+    }
+
+    fn full() -> Self {
+        Plan {
+            mode: "full",
+            latency_runs: 1000,
+            warmup_runs: 50,
+            memory_samples: 25,
+            callgrind_runs: 3,
+            orphans: 10_000,
+            reap_rounds: 5,
+            idle_seconds: 10,
+            sandbox_runs: 50,
+        }
+    }
+
+    fn quick() -> Self {
+        Plan {
+            mode: "quick",
+            latency_runs: 40,
+            warmup_runs: 5,
+            memory_samples: 4,
+            callgrind_runs: 1,
+            orphans: 300,
+            reap_rounds: 1,
+            idle_seconds: 1,
+            sandbox_runs: 2,
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Images: imported from OCI archives with `ctr`, never pulled.
+
+use super::api;
+use super::node::Node;
+use crate::command::run;
+use crate::wait::poll_some;
+use std::path::Path;
+use std::process::Command;
+
+impl Node {
+    /// `ctr --address SOCKET ARGS`: containerd's own client for this node.
+    pub(super) fn ctr(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("ctr");
+        c.arg("--address").arg(&self.socket).args(args);
+        c
+    }
+
+    /// `ctr -n k8s.io images import` of an OCI archive (never a pull), then
+    /// waits until the CRI image service knows `reference`.
+    pub fn import(&self, archive: &Path, reference: &str) {
+        let mut ctr = self.ctr(&["-n", "k8s.io", "images", "import", "--all-platforms"]);
+        ctr.arg(archive);
+        run(ctr).check();
+        poll_some(&format!("CRI image service lists {reference}"), || {
+            self.image_status(reference).map(|_| ())
+        });
+    }
+
+    /// ImageStatus: the image if the CRI image service knows it.
+    fn image_status(&self, reference: &str) -> Option<api::Image> {
+        let mut is = self.images();
+        self.call(is.image_status(api::ImageStatusRequest {
+            image: Some(api::ImageSpec {
+                image: reference.into(),
+                ..Default::default()
+            }),
+            verbose: false,
+        }))
+        .ok()?
+        .into_inner()
+        .image
+    }
+
+    /// CRI PullImage; the error text if it fails.
+    pub fn pull(&self, image: &str) -> Result<(), String> {
+        let mut is = self.images();
+        self.call(is.pull_image(api::PullImageRequest {
+            image: Some(api::ImageSpec {
+                image: image.into(),
+                ..Default::default()
+            }),
+            auth: None,
+            sandbox_config: None,
+        }))
+        .map(|_| ())
+        .map_err(|e| e.message().to_string())
+    }
+}

@@ -1,0 +1,69 @@
+//! A private containerd with its CRI plugin, started for one test and torn
+//! down after it, driven through the CRI gRPC API the way kubelet drives it.
+//!
+//! Everything lives in a temp dir: config, socket, root, state, runc root, CNI
+//! config and IPAM data, pinned network namespaces. containerd runs in a new
+//! network namespace of its own (loopback up), so the CNI bridge, the pods'
+//! addresses and a hostNetwork pod's "node" network never touch the host's.
+//! Images come only from OCI archives imported with `ctr`; every registry
+//! mirror points at 127.0.0.1:9, so an accidental pull fails at once.
+//!
+//! The steps: [`config`] writes what containerd reads, [`node`] starts,
+//! connects and stops it, `pods`, `containers` and `images` are the CRI calls
+//! a test makes, `events` is `ctr`'s view, `host` finds and removes what a
+//! node left behind, [`workload`] packs the test workload's image.
+
+mod config;
+mod containers;
+mod events;
+mod host;
+mod images;
+mod node;
+mod pods;
+mod workload;
+
+use crate::ci;
+use std::path::Path;
+
+pub use config::{CNI_BIN, merge_toml, read_toml, sandbox_image_of, sandbox_image_toml};
+/// The CRI API types, for suites that build their own requests.
+pub use k8s_cri::v1 as api;
+pub use k8s_cri::v1::NamespaceMode;
+pub use node::Node;
+pub use pods::Sandbox;
+pub use workload::{Workload, pack_workload, workload_bin};
+
+/// What a node needs and this machine may not have; returns why not.
+pub fn missing_requirements() -> Option<String> {
+    if !ci::is_root() {
+        return Some("needs root (containerd, runc, mounts)".into());
+    }
+    let tools = [
+        "containerd",
+        "containerd-shim-runc-v2",
+        "ctr",
+        "runc",
+        "unshare",
+        "ip",
+    ];
+    if let Some(tool) = tools.iter().find(|t| ci::which(t).is_none()) {
+        return Some(format!("{tool} not found: run `make deps`"));
+    }
+    let plugins = ["bridge", "host-local", "loopback"];
+    if let Some(plugin) = plugins
+        .iter()
+        .find(|p| !Path::new(CNI_BIN).join(p).exists())
+    {
+        return Some(format!(
+            "CNI plugin {CNI_BIN}/{plugin} missing: run `make deps`"
+        ));
+    }
+    None
+}
+
+/// Whether a node can run here ([`ci::require`]: a failure in CI, a loud
+/// skip elsewhere).
+pub fn can_run() -> bool {
+    let missing = missing_requirements();
+    ci::require(missing.is_none(), missing.as_deref().unwrap_or_default())
+}

@@ -1,0 +1,181 @@
+//! podman with a store, run root, configuration and event log of its own in
+//! a temporary directory (runc, cgroupfs, no systemd), so that nothing is
+//! left on the host and the host's podman setup plays no part.
+
+use crate::ci;
+use crate::command::{Run, run};
+use crate::procfs;
+use nix::sys::resource::{RLIM_INFINITY, Resource, getrlimit};
+use std::path::Path;
+use std::process::Command;
+
+/// podman and what it runs containers with are installed; otherwise says
+/// why ([`ci::require`]: a failure in CI).
+pub fn ready() -> bool {
+    ["podman", "runc", "conmon"].iter().all(|tool| {
+        ci::require(
+            ci::which(tool).is_some(),
+            &format!("{tool} on PATH (make deps)"),
+        )
+    })
+}
+
+/// One podman "installation" living in a temporary directory; its pods,
+/// containers, images and mounts are removed when it is dropped.
+pub struct Podman {
+    dir: tempfile::TempDir,
+}
+
+impl Podman {
+    pub fn new() -> Podman {
+        let dir = tempfile::Builder::new()
+            .prefix("pause-podman.")
+            .tempdir()
+            .unwrap();
+        let d = dir.path();
+        for sub in ["root", "runroot", "tmp", "networks"] {
+            std::fs::create_dir(d.join(sub)).unwrap();
+        }
+        write_containers_conf(d);
+        write_storage_conf(d);
+        write_registries_conf(d);
+        Podman { dir }
+    }
+
+    /// `podman ARGS` against this installation.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let d = self.dir.path();
+        let mut c = Command::new("podman");
+        c.env("CONTAINERS_CONF", d.join("containers.conf"))
+            .env("CONTAINERS_STORAGE_CONF", d.join("storage.conf"))
+            .env("CONTAINERS_REGISTRIES_CONF", d.join("registries.conf"))
+            .arg("--root")
+            .arg(d.join("root"))
+            .arg("--runroot")
+            .arg(d.join("runroot"))
+            .arg("--tmpdir")
+            .arg(d.join("tmp"))
+            .args(["--cgroup-manager", "cgroupfs"])
+            .args(["--events-backend", "file", "--runtime", "runc"])
+            .args(args);
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        run(self.command(args))
+    }
+
+    /// Runs `podman ARGS`, which must succeed; its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        self.run(args).check().stdout()
+    }
+
+    /// Loads an image archive; returns the name podman gave the image.
+    pub fn load(&self, archive: &Path) -> String {
+        let r = self
+            .run(&["load", "-q", "-i", archive.to_str().unwrap()])
+            .check();
+        r.stdout()
+            .lines()
+            .find_map(|l| {
+                l.split_once("Loaded image")
+                    .map(|(_, n)| n.rsplit(' ').next().unwrap().to_string())
+            })
+            .unwrap_or_else(|| panic!("no image name in: {}", r.describe()))
+    }
+
+    /// `podman inspect --format FORMAT WHAT`, which must succeed.
+    pub fn inspect(&self, what: &str, format: &str) -> String {
+        self.ok(&["inspect", "--format", format, what])
+    }
+}
+
+impl Default for Podman {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        for args in [
+            &["pod", "rm", "-a", "-f", "-t", "0"][..],
+            &["rm", "-a", "-f", "-t", "0"],
+            &["rmi", "-a", "-f"],
+        ] {
+            let r = self.run(args);
+            if !r.ok() {
+                eprintln!("teardown: {}", r.describe());
+            }
+        }
+        procfs::unmount_all_under(self.dir.path());
+        // The directory itself goes with the TempDir.
+    }
+}
+
+/// Without CAP_SYS_RESOURCE a container cannot be given limits above what
+/// its runtime has, and podman's defaults for root are higher (sandboxes
+/// then fail to start): ask for modest limits, never more than this
+/// process has.
+fn modest_limit(resource: Resource, want: u64) -> u64 {
+    let (soft, _) = getrlimit(resource).unwrap();
+    if soft == RLIM_INFINITY {
+        want
+    } else {
+        soft.min(want)
+    }
+}
+
+fn write_containers_conf(d: &Path) {
+    let nofile = modest_limit(Resource::RLIMIT_NOFILE, 4096);
+    let nproc = modest_limit(Resource::RLIMIT_NPROC, 4096);
+    let p = |s: &str| d.join(s).display().to_string();
+    std::fs::write(
+        d.join("containers.conf"),
+        format!(
+            "[containers]\n\
+             default_ulimits = [\"nofile={nofile}:{nofile}\", \"nproc={nproc}:{nproc}\"]\n\
+             log_driver = \"k8s-file\"\n\
+             [engine]\n\
+             cgroup_manager = \"cgroupfs\"\n\
+             events_logger = \"file\"\n\
+             events_logfile_path = \"{}\"\n\
+             runtime = \"runc\"\n\
+             tmp_dir = \"{}\"\n\
+             static_dir = \"{}\"\n\
+             volume_path = \"{}\"\n\
+             [network]\n\
+             network_config_dir = \"{}\"\n",
+            p("events.log"),
+            p("tmp"),
+            p("root/libpod"),
+            p("root/volumes"),
+            p("networks"),
+        ),
+    )
+    .unwrap();
+}
+
+fn write_storage_conf(d: &Path) {
+    let p = |s: &str| d.join(s).display().to_string();
+    std::fs::write(
+        d.join("storage.conf"),
+        format!(
+            "[storage]\ndriver = \"overlay\"\ngraphroot = \"{}\"\nrunroot = \"{}\"\n",
+            p("root"),
+            p("runroot")
+        ),
+    )
+    .unwrap();
+}
+
+/// No registry here: short names resolve nowhere, pulls fail at once.
+fn write_registries_conf(d: &Path) {
+    std::fs::write(
+        d.join("registries.conf"),
+        "unqualified-search-registries = []\n\
+         [[registry]]\nlocation = \"docker.io\"\n\
+         [[registry.mirror]]\nlocation = \"127.0.0.1:9\"\n",
+    )
+    .unwrap();
+}

@@ -1,0 +1,81 @@
+//! `cargo xtask oci`: bin/pause-oci.tar, the release artefact. One image
+//! index for every architecture; the same commit gives the same bytes.
+
+use crate::{archive, project};
+use lexopt::{Arg, Parser, ValueExt};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use xtask::Options;
+
+/// What a user may override; None takes the project's value.
+#[derive(Default)]
+struct Flags {
+    out: Option<PathBuf>,
+    bin_dir: Option<PathBuf>,
+    name: Option<String>,
+    source: Option<String>,
+    revision: Option<String>,
+    epoch: Option<i64>,
+}
+
+pub fn run(args: &mut Parser) -> xtask::Result<()> {
+    let flags = parse(args)?;
+    let out = flags
+        .out
+        .clone()
+        .unwrap_or_else(|| project::bin_dir().join("pause-oci.tar"));
+    let bin_dir = flags.bin_dir.clone().unwrap_or_else(project::bin_dir);
+    let opts = options(flags)?;
+    let inputs = project::ARCHES
+        .iter()
+        .map(|arch| archive::input(arch, &project::binary(&bin_dir, arch)))
+        .collect::<xtask::Result<Vec<_>>>()
+        .map_err(|e| format!("{e} (`make build` writes the binaries)"))?;
+    archive::write(&out, &opts, &inputs)
+}
+
+fn parse(args: &mut Parser) -> xtask::Result<Flags> {
+    let mut flags = Flags::default();
+    while let Some(arg) = args.next()? {
+        match arg {
+            Arg::Short('h') | Arg::Long("help") => return Err(crate::Help(crate::USAGE).into()),
+            Arg::Long("out") => flags.out = Some(args.value()?.into()),
+            Arg::Long("bin-dir") => flags.bin_dir = Some(args.value()?.into()),
+            Arg::Long("name") => flags.name = Some(args.value()?.string()?),
+            Arg::Long("source") => flags.source = Some(args.value()?.string()?),
+            Arg::Long("revision") => flags.revision = Some(args.value()?.string()?),
+            Arg::Long("epoch") => flags.epoch = Some(project::epoch_flag(args)?),
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    Ok(flags)
+}
+
+/// The project's image, with the user's overrides. The version tags the
+/// image and labels it; the labels are the OCI annotation keys registries show.
+fn options(flags: Flags) -> xtask::Result<Options> {
+    let package = project::package()?;
+    let revision = flags.revision.unwrap_or_else(project::revision);
+    let source = flags.source.unwrap_or_else(project::source);
+    let labels = [
+        ("title", "pause"),
+        ("description", project::DESCRIPTION),
+        ("source", &source),
+        ("version", &package.version),
+        ("revision", &revision),
+        ("licenses", &package.license),
+    ];
+    let labels: BTreeMap<String, String> = labels
+        .into_iter()
+        .map(|(key, value)| (format!("org.opencontainers.image.{key}"), value.to_string()))
+        .collect();
+    Ok(Options {
+        epoch: flags.epoch.map_or_else(project::epoch, Ok)?,
+        path: project::PATH.into(),
+        entrypoint: vec![project::PATH.into()],
+        user: project::USER.into(),
+        labels,
+        name: flags.name.unwrap_or_else(|| project::NAME.into()),
+        tag: package.version,
+    })
+}
