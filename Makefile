@@ -126,14 +126,16 @@ test-seccomp: deps build image ## tests/seccomp.rs: deploy/seccomp/pause.json ag
 	  PAUSE_RUNNER=$$(command -v $(qemu_$(a))) $(SECCOMP) \
 	  -- --exact recorded_calls_are_in_the_profile --nocapture && ) true
 
-test-release: deps build ## xtask's own tests: the OCI packer is reproducible and writes a valid layout
-	cargo test -q --locked -p xtask
+test-release: deps build ## xtask/tests/reproducible.rs: the OCI packer is reproducible and writes a valid layout
+	cargo test -q --locked -p xtask -p pause-e2e --test reproducible
 
 test-e2e: test-e2e-docker test-e2e-podman test-e2e-containerd ## every end-to-end suite below
 
 E2E_ENV = PAUSE_IMAGE=$(IMAGE) WORKLOAD_IMAGE=$(WORKLOAD_IMAGE) WORKLOAD_BIN=$(CURDIR)/$(WORKLOAD_BIN) \
   PAUSE_OCI_ARCHIVE=$(CURDIR)/bin/pause-oci.tar WORKLOAD_ARCHIVE=$(CURDIR)/$(WORKLOAD_ARCHIVE)
-E2E     = $(E2E_ENV) cargo test -q --locked -p pause-e2e
+# xtask is selected with the suites, and in test-release, so that cargo
+# resolves their shared dependencies' features alike and builds them once.
+E2E     = $(E2E_ENV) cargo test -q --locked -p xtask -p pause-e2e
 
 test-e2e-docker: deps docker-pause-image workload-image ## tests/e2e/tests/docker.rs: the image in Docker with the workload in its pod
 	$(E2E) --test docker -- --test-threads 2
