@@ -41,7 +41,7 @@ WORKLOAD_ARCHIVE := target/e2e/pause-workload.docker.tar
 .PHONY: help build size oci oci-repro image run \
   test lint test-behaviour test-behaviour-emulated test-stress test-stress-emulated test-seccomp \
   test-release test-e2e test-e2e-docker test-e2e-podman test-e2e-containerd \
-  bench bench-quick deps clean FORCE \
+  bench bench-quick deps deps-containerd clean FORCE \
   workload workload-image docker-pause-image podman-archives
 
 help: ## list the targets
@@ -143,7 +143,7 @@ test-e2e-docker: deps docker-pause-image workload-image ## tests/e2e/tests/docke
 test-e2e-podman: deps oci podman-archives ## tests/e2e/tests/podman.rs: the image as a podman pod's infra container
 	$(E2E) --test podman -- --test-threads 2
 
-test-e2e-containerd: deps oci workload ## tests/e2e/tests/{containerd,archive,recipes}.rs: containerd's CRI, the archive, deploy/
+test-e2e-containerd: deps oci workload ## tests/e2e/tests/{containerd,archive,recipes}.rs: containerd 1.6, 1.7 and 2.1's CRI, the archive, deploy/
 	$(E2E) --test containerd --test archive --test recipes
 
 workload: deps
@@ -192,7 +192,7 @@ DEBS_TRACE   := strace jq seccomp
 DEBS_BENCH   := valgrind catatonit file
 DEBS         := $(DEBS_BUILD) $(DEBS_EMULATE) $(DEBS_ENGINES) $(DEBS_TRACE) $(DEBS_BENCH)
 
-deps: ## install the Debian packages, Rust targets and components that the build and every suite need
+deps: deps-containerd ## install the Debian packages, Rust targets and components that the build and every suite need
 	@missing=$$(for p in $(DEBS); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -201,6 +201,10 @@ deps: ## install the Debian packages, Rust targets and components that the build
 	fi
 	@rustup component add rustfmt clippy 2>&1 | grep -v "is up to date" || true
 	@rustup target add $(foreach a,$(ARCHES),$(target_$(a))) $(WORKLOAD_TARGET) 2>&1 | grep -v "is up to date" || true
+
+# Fetched into target/containerd/ once, never installed: see the script.
+deps-containerd: ## fetch the containerd versions of tests/e2e/containerd-matrix.txt from Debian's archive
+	@tests/scripts/containerd-matrix.sh
 
 clean: ## remove build output
 	cargo clean

@@ -2,14 +2,21 @@
 //! the CRI API as kubelet drives it: RunPodSandbox, CreateContainer,
 //! StartContainer, ExecSync, PodSandboxStatus, StopPodSandbox, RemovePodSandbox.
 //!
-//! Needs root, containerd, runc, ctr and the CNI plugins (`make deps`) and
-//! the project's archive (`make oci`); `make test-e2e-containerd` provides all of them.
+//! Every test runs on every containerd of the matrix at the bottom of this
+//! file: one module per version and config dialect, so the test output names
+//! each (`containerd_2_1_kind_patch::sigterm_ends_the_sandbox_with_status_0`).
+//!
+//! Needs root, containerd, runc, ctr and the CNI plugins (`make deps`), the
+//! fetched versions (`make deps-containerd`) and the project's archive
+//! (`make oci`); `make test-e2e-containerd` provides all of them.
 //! Outside CI a missing requirement skips; in CI it fails.
 
 use pause_e2e::Report;
 use std::io::BufRead;
 use test_support::cri::api::PodSandboxState;
-use test_support::cri::{NamespaceMode, Node, Sandbox, Workload, can_run, pack_workload};
+use test_support::cri::{
+    Containerd, Dialect, NamespaceMode, Node, PINS, Sandbox, Workload, can_run_on, pack_workload,
+};
 use test_support::procfs::{children_of, namespace, stat, status_field, syscall};
 use test_support::repo;
 use test_support::wait::{poll, poll_some};
@@ -19,9 +26,10 @@ fn gone(pid: i32) -> bool {
     stat(pid).is_none()
 }
 
-/// A node with the pause image (from bin/pause-oci.tar) and the workload image imported.
-fn node() -> Option<(Node, Workload)> {
-    if !can_run() {
+/// A node of `containerd` with the pause image (from bin/pause-oci.tar) and
+/// the workload image imported.
+fn node(containerd: Containerd) -> Option<(Node, Workload)> {
+    if !can_run_on(containerd) {
         return None;
     }
     let archive = repo::pause_archive();
@@ -30,7 +38,7 @@ fn node() -> Option<(Node, Workload)> {
         "{} missing: run `make oci` (or `make test-e2e-containerd`)",
         archive.display()
     );
-    let node = Node::start();
+    let node = Node::start_on(containerd);
     let image = node.sandbox_image.clone();
     node.import(&archive, &image);
     let workload = pack_workload(node.dir.path());
@@ -108,9 +116,10 @@ fn workload(node: &Node, container: &str, args: &[&str]) -> Report {
 
 const SERVE: &[&str] = &["/workload", "serve"];
 
-#[test]
-fn shared_pid_namespace_pause_is_pid1_and_reaps_orphans() {
-    let Some((node, w)) = node() else { return };
+fn shared_pid_namespace_pause_is_pid1_and_reaps_orphans(containerd: Containerd) {
+    let Some((node, w)) = node(containerd) else {
+        return;
+    };
     let pod = node.pod_config("shared-pid", NamespaceMode::Pod, false);
     let s = node.run_pod(&pod);
     assert_is_our_pause(&s);
@@ -145,9 +154,10 @@ fn shared_pid_namespace_pause_is_pid1_and_reaps_orphans() {
     stop_and_remove(&node, &s, &[c], &[cpid]);
 }
 
-#[test]
-fn container_pid_namespace_each_container_is_its_own_pid1() {
-    let Some((node, w)) = node() else { return };
+fn container_pid_namespace_each_container_is_its_own_pid1(containerd: Containerd) {
+    let Some((node, w)) = node(containerd) else {
+        return;
+    };
     let pod = node.pod_config("own-pid", NamespaceMode::Container, false);
     let s = node.run_pod(&pod);
     assert_is_our_pause(&s);
@@ -169,9 +179,10 @@ fn container_pid_namespace_each_container_is_its_own_pid1() {
     stop_and_remove(&node, &s, &[c], &[cpid]);
 }
 
-#[test]
-fn host_network_pod_becomes_ready() {
-    let Some((node, w)) = node() else { return };
+fn host_network_pod_becomes_ready(containerd: Containerd) {
+    let Some((node, w)) = node(containerd) else {
+        return;
+    };
     let pod = node.pod_config("host-net", NamespaceMode::Pod, true);
     let s = node.run_pod(&pod);
     assert_is_our_pause(&s);
@@ -185,9 +196,10 @@ fn host_network_pod_becomes_ready() {
     stop_and_remove(&node, &s, &[c], &[cpid]);
 }
 
-#[test]
-fn sigterm_ends_the_sandbox_with_status_0() {
-    let Some((node, _w)) = node() else { return };
+fn sigterm_ends_the_sandbox_with_status_0(containerd: Containerd) {
+    let Some((node, _w)) = node(containerd) else {
+        return;
+    };
     let pod = node.pod_config("sigterm", NamespaceMode::Pod, false);
     let s = node.run_pod(&pod);
     assert_is_our_pause(&s);
@@ -243,20 +255,24 @@ fn sigterm_ends_the_sandbox_with_status_0() {
     stop_and_remove(&node, &s, &[], &[]);
 }
 
-#[test]
-fn nothing_is_pulled_a_pull_fails_at_once() {
-    if !can_run() {
+fn nothing_is_pulled_a_pull_fails_at_once(containerd: Containerd) {
+    if !can_run_on(containerd) {
         return;
     }
-    let node = Node::start();
+    let node = Node::start_on(containerd);
     let start = std::time::Instant::now();
     let err = node
         .pull("registry.k8s.io/pause:3.10")
         .expect_err("a pull succeeded: images must come from local archives only");
+    eprintln!(
+        "containerd {} ({:?}): the pull failed as it should: {err}",
+        containerd.series, containerd.dialect
+    );
     // The mirror is tried first; containerd 1.6 then falls back to the real
     // host, which is unreachable from containerd's own network namespace.
+    // Later versions read hosts.toml, where the registry itself is the dead port.
     assert!(
-        node.log_tail().contains("127.0.0.1:9"),
+        err.contains("127.0.0.1:9") || node.log_tail().contains("127.0.0.1:9"),
         "the pull did not try the dead mirror first: {err}\n{}",
         node.log_tail()
     );
@@ -265,4 +281,105 @@ fn nothing_is_pulled_a_pull_fails_at_once() {
         "pull took {:?} to fail",
         start.elapsed()
     );
+}
+
+/// The node runs the containerd it should: for a fetched version, the exact
+/// Debian package [`PINS`] names; for the system's, a 1.6. Also names the
+/// version in the test output.
+fn runs_the_pinned_containerd(containerd: Containerd) {
+    if !can_run_on(containerd) {
+        return;
+    }
+    let node = Node::start_on(containerd);
+    let mut rs = node.runtime();
+    let version = node
+        .call(rs.version(test_support::cri::api::VersionRequest::default()))
+        .expect("CRI Version")
+        .into_inner();
+    let out = std::process::Command::new(containerd.binary("containerd"))
+        .arg("--version")
+        .output()
+        .expect("containerd --version");
+    let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    eprintln!(
+        "containerd {} ({:?}): CRI says {} {}, `containerd --version`: {line}",
+        containerd.series, containerd.dialect, version.runtime_name, version.runtime_version
+    );
+    assert_eq!(version.runtime_name, "containerd");
+    assert!(
+        version
+            .runtime_version
+            .starts_with(&format!("{}.", containerd.series))
+            || version
+                .runtime_version
+                .starts_with(&format!("v{}.", containerd.series)),
+        "CRI runtime version {} is not containerd {}",
+        version.runtime_version,
+        containerd.series
+    );
+    // What this version would warn an operator about in this config (1.7
+    // and later keep a list; 1.6's ctr has no such command).
+    if containerd.pinned_version().is_some() {
+        let list = node.ctr(&["deprecations", "list"]).output().unwrap();
+        eprintln!(
+            "containerd {} ({:?}) deprecations:\n{}",
+            containerd.series,
+            containerd.dialect,
+            String::from_utf8_lossy(&list.stdout)
+        );
+    }
+    if let Some(pinned) = containerd.pinned_version() {
+        let upstream = pinned.split(['~', '+']).next().unwrap();
+        assert!(
+            version.runtime_version.contains(upstream),
+            "CRI runtime version {} is not {upstream} as {PINS} pins",
+            version.runtime_version
+        );
+    }
+}
+
+/// One module per containerd version and config dialect, each with every
+/// test of this suite; `$containerd` is the [`Containerd`] it runs on.
+macro_rules! matrix {
+    ($($module:ident => $containerd:expr,)*) => {$(
+        mod $module {
+            use super::*;
+            const CONTAINERD: Containerd = $containerd;
+            #[test]
+            fn runs_the_pinned_containerd() {
+                super::runs_the_pinned_containerd(CONTAINERD)
+            }
+            #[test]
+            fn shared_pid_namespace_pause_is_pid1_and_reaps_orphans() {
+                super::shared_pid_namespace_pause_is_pid1_and_reaps_orphans(CONTAINERD)
+            }
+            #[test]
+            fn container_pid_namespace_each_container_is_its_own_pid1() {
+                super::container_pid_namespace_each_container_is_its_own_pid1(CONTAINERD)
+            }
+            #[test]
+            fn host_network_pod_becomes_ready() {
+                super::host_network_pod_becomes_ready(CONTAINERD)
+            }
+            #[test]
+            fn sigterm_ends_the_sandbox_with_status_0() {
+                super::sigterm_ends_the_sandbox_with_status_0(CONTAINERD)
+            }
+            #[test]
+            fn nothing_is_pulled_a_pull_fails_at_once() {
+                super::nothing_is_pulled_a_pull_fails_at_once(CONTAINERD)
+            }
+        }
+    )*};
+}
+
+matrix! {
+    // Debian 12's own, with deploy/containerd/sandbox-image.toml.
+    containerd_1_6 => Containerd::SYSTEM,
+    // Debian 13's, with the same file.
+    containerd_1_7 => Containerd::new("1.7", Dialect::SandboxImage),
+    // What kind 0.27+ and current clusters run, with pinned-images-v3.toml...
+    containerd_2_1_pinned_images_v3 => Containerd::new("2.1", Dialect::PinnedImagesV3),
+    // ...and with the version-2 patch of deploy/kind/kind-config.yaml, migrated on load.
+    containerd_2_1_kind_patch => Containerd::new("2.1", Dialect::KindPatch),
 }

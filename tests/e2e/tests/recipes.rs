@@ -1,5 +1,7 @@
-//! The deploy/ recipes that cannot run here (kind, CRI-O, containerd 2.x)
-//! carry the same setting as the one the CRI suite runs with.
+//! The deploy/ recipes carry the same image and setting: the CRI suite runs
+//! the containerd ones (sandbox-image.toml on 1.6 and 1.7,
+//! pinned-images-v3.toml and kind's patch on 2.1); kind itself and CRI-O
+//! cannot run here.
 
 use serde::Deserialize;
 use test_support::cri::{read_toml, sandbox_image_of, sandbox_image_toml};

@@ -1,7 +1,9 @@
-//! What a node's containerd reads: its TOML config (a base of our own with
-//! deploy/containerd/sandbox-image.toml merged in, as kind merges its
-//! containerdConfigPatches) and the CNI network of its pods.
+//! What a node's containerd reads: its TOML config (a base of our own in the
+//! dialect's config version, with the dialect's deploy/ recipe merged in, as
+//! kind merges its containerdConfigPatches), the registry hosts it may pull
+//! from (none that answers), and the CNI network of its pods.
 
+use super::matrix::{Containerd, Dialect};
 use crate::repo;
 use std::path::{Path, PathBuf};
 
@@ -10,7 +12,7 @@ pub const CNI_BIN: &str = "/usr/lib/cni";
 
 /// The subdirectories of a node's temp dir that containerd, runc and CNI
 /// write to.
-const DIRS: [&str; 7] = [
+const DIRS: [&str; 8] = [
     "root",
     "state",
     "runc",
@@ -18,7 +20,15 @@ const DIRS: [&str; 7] = [
     "cni/ipam",
     "logs",
     "opt",
+    "certs.d",
 ];
+
+/// Where every pull goes instead of a registry: the discard port on
+/// loopback, where nothing listens, so an accidental pull fails at once.
+const DEAD_REGISTRY: &str = "http://127.0.0.1:9";
+/// The registries a node knows by name; `_default` stands for any other
+/// (containerd 1.7 and later).
+const REGISTRY_HOSTS: [&str; 3] = ["docker.io", "registry.k8s.io", "_default"];
 
 /// deploy/containerd/sandbox-image.toml: the sandbox image setting shared
 /// with the kind recipe.
@@ -45,25 +55,70 @@ pub fn read_toml(path: &Path) -> toml::Table {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The sandbox image a containerd 1.6/1.7 config (version 2) names.
+/// The sandbox image a containerd config names: `sandbox_image` in a
+/// version 2 config (1.6, 1.7, and kind's nodes), the pinned image "sandbox"
+/// in a version 3 config (2.x).
 pub fn sandbox_image_of(config: &toml::Table) -> Option<String> {
-    config
-        .get("plugins")?
-        .get("io.containerd.grpc.v1.cri")?
-        .get("sandbox_image")?
-        .as_str()
-        .map(str::to_string)
+    let plugins = config.get("plugins")?;
+    let image = match config.get("version")?.as_integer()? {
+        3 => plugins
+            .get("io.containerd.cri.v1.images")?
+            .get("pinned_images")?
+            .get("sandbox")?,
+        _ => plugins
+            .get("io.containerd.grpc.v1.cri")?
+            .get("sandbox_image")?,
+    };
+    image.as_str().map(str::to_string)
 }
 
-/// Lays out `dir` for a node: its directories, `config.toml` and the CNI
-/// conflist. Returns the containerd config written.
-pub(super) fn prepare(dir: &Path, socket: &Path) -> toml::Table {
+/// The containerd config patches deploy/kind/kind-config.yaml gives kind,
+/// each parsed.
+pub fn kind_patches() -> Vec<toml::Table> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Cluster {
+        containerd_config_patches: Vec<String>,
+    }
+    let path = repo::path("deploy/kind/kind-config.yaml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let cluster: Cluster =
+        serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let patches = cluster.containerd_config_patches.iter();
+    patches
+        .map(|p| {
+            p.parse()
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        })
+        .collect()
+}
+
+/// The deploy/ recipe a dialect merges into the base config.
+fn recipe(dialect: Dialect) -> Vec<toml::Table> {
+    match dialect {
+        Dialect::SandboxImage => vec![read_toml(&sandbox_image_toml())],
+        Dialect::PinnedImagesV3 => vec![read_toml(&repo::path(
+            "deploy/containerd/pinned-images-v3.toml",
+        ))],
+        Dialect::KindPatch => kind_patches(),
+    }
+}
+
+/// Lays out `dir` for a node: its directories, `config.toml`, the registry
+/// hosts and the CNI conflist. Returns the containerd config written.
+pub(super) fn prepare(dir: &Path, socket: &Path, containerd: &Containerd) -> toml::Table {
     for sub in DIRS {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
     }
-    let mut config = containerd_base(dir, socket);
-    merge_toml(&mut config, &read_toml(&sandbox_image_toml()));
+    let mut config = match containerd.dialect {
+        Dialect::PinnedImagesV3 => containerd_v3_base(dir, socket),
+        _ => containerd_v2_base(dir, socket, containerd.uses_hosts_toml()),
+    };
+    for patch in recipe(containerd.dialect) {
+        merge_toml(&mut config, &patch);
+    }
     std::fs::write(config_path(dir), toml::to_string(&config).unwrap()).unwrap();
+    write_registry_hosts(dir);
     write_cni_conflist(dir);
     config
 }
@@ -72,20 +127,42 @@ pub(super) fn config_path(dir: &Path) -> PathBuf {
     dir.join("config.toml")
 }
 
-/// Our containerd: everything under `dir`, only the overlayfs snapshotter,
-/// runc with cgroupfs, CNI from [`CNI_BIN`], and every registry a dead mirror.
-fn containerd_base(dir: &Path, socket: &Path) -> toml::Table {
+/// The plugins no node needs; NRI would share its socket under /var/run
+/// with every other containerd on the machine.
+const DISABLED_PLUGINS: &str = r#"disabled_plugins = [
+  "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing",
+  "io.containerd.nri.v1.nri",
+]"#;
+
+/// The registry part of a version 2 config: `config_path`, the hosts.toml
+/// files under `certs.d`, or, for 1.6, the `registry.mirrors` table that
+/// 1.6-era configs use, every registry's mirror the dead port.
+fn registry_v2(dir: &Path, hosts_toml: bool) -> String {
+    let cri = r#"[plugins."io.containerd.grpc.v1.cri".registry"#;
+    if hosts_toml {
+        return format!(
+            "{cri}]\n  config_path = \"{}\"\n",
+            dir.join("certs.d").display()
+        );
+    }
+    ["docker.io", "registry.k8s.io", "*"]
+        .map(|h| format!("{cri}.mirrors.\"{h}\"]\n  endpoint = [\"{DEAD_REGISTRY}\"]\n"))
+        .concat()
+}
+
+/// Our containerd in config version 2: everything under `dir`, only the
+/// overlayfs snapshotter, runc with cgroupfs, CNI from [`CNI_BIN`], and
+/// every registry dead.
+fn containerd_v2_base(dir: &Path, socket: &Path, hosts_toml: bool) -> toml::Table {
     let p = |s: &str| dir.join(s).display().to_string();
     let base = format!(
         r#"
 version = 2
 root = "{root}"
 state = "{state}"
-disabled_plugins = [
-  "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs",
-  "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing",
-]
+{DISABLED_PLUGINS}
 [grpc]
   address = "{sock}"
 [ttrpc]
@@ -112,13 +189,7 @@ disabled_plugins = [
     bin_dir = "{cni_bin}"
     conf_dir = "{cni_conf}"
     max_conf_num = 1
-  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."docker.io"]
-    endpoint = ["http://127.0.0.1:9"]
-  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."registry.k8s.io"]
-    endpoint = ["http://127.0.0.1:9"]
-  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."*"]
-    endpoint = ["http://127.0.0.1:9"]
-"#,
+{registry}"#,
         root = p("root"),
         state = p("state"),
         sock = socket.display(),
@@ -126,8 +197,76 @@ disabled_plugins = [
         runc = p("runc"),
         cni_bin = CNI_BIN,
         cni_conf = p("cni/net.d"),
+        registry = registry_v2(dir, hosts_toml),
     );
     base.parse().expect("base containerd config")
+}
+
+/// The same node in config version 3 (containerd 2.x): the CRI plugin is
+/// split into images (snapshotter, registry), runtime (runc, CNI) and the
+/// gRPC server.
+fn containerd_v3_base(dir: &Path, socket: &Path) -> toml::Table {
+    let p = |s: &str| dir.join(s).display().to_string();
+    let base = format!(
+        r#"
+version = 3
+root = "{root}"
+state = "{state}"
+{DISABLED_PLUGINS}
+[grpc]
+  address = "{sock}"
+[ttrpc]
+  address = "{sock}.ttrpc"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{opt}"
+[plugins."io.containerd.cri.v1.images"]
+  snapshotter = "overlayfs"
+  [plugins."io.containerd.cri.v1.images".registry]
+    config_path = "{certs}"
+[plugins."io.containerd.cri.v1.runtime"]
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  enable_selinux = false
+  [plugins."io.containerd.cri.v1.runtime".containerd]
+    default_runtime_name = "runc"
+    [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+        Root = "{runc}"
+  [plugins."io.containerd.cri.v1.runtime".cni]
+    bin_dirs = ["{cni_bin}"]
+    conf_dir = "{cni_conf}"
+    max_conf_num = 1
+"#,
+        root = p("root"),
+        state = p("state"),
+        sock = socket.display(),
+        opt = p("opt"),
+        certs = p("certs.d"),
+        runc = p("runc"),
+        cni_bin = CNI_BIN,
+        cni_conf = p("cni/net.d"),
+    );
+    base.parse().expect("base containerd config, version 3")
+}
+
+/// certs.d/HOST/hosts.toml for every registry name: the registry itself
+/// (`server`) and its only mirror are the dead port, so nothing falls back
+/// to a real registry. Read by every version but 1.6.
+fn write_registry_hosts(dir: &Path) {
+    for host in REGISTRY_HOSTS {
+        let d = dir.join("certs.d").join(host);
+        std::fs::create_dir_all(&d).unwrap();
+        let hosts = format!(
+            "server = \"{DEAD_REGISTRY}\"\n\n[host.\"{DEAD_REGISTRY}\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
+        );
+        std::fs::write(d.join("hosts.toml"), hosts).unwrap();
+    }
 }
 
 /// The pod network: a bridge inside containerd's own network namespace.

@@ -8,9 +8,10 @@ use std::path::Path;
 use std::process::Command;
 
 impl Node {
-    /// `ctr --address SOCKET ARGS`: containerd's own client for this node.
-    pub(super) fn ctr(&self, args: &[&str]) -> Command {
-        let mut c = Command::new("ctr");
+    /// `ctr --address SOCKET ARGS`: containerd's own client for this node,
+    /// from the same version as its containerd.
+    pub fn ctr(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(self.containerd.binary("ctr"));
         c.arg("--address").arg(&self.socket).args(args);
         c
     }

@@ -6,9 +6,11 @@
 //! network namespace of its own (loopback up), so the CNI bridge, the pods'
 //! addresses and a hostNetwork pod's "node" network never touch the host's.
 //! Images come only from OCI archives imported with `ctr`; every registry
-//! mirror points at 127.0.0.1:9, so an accidental pull fails at once.
+//! (and mirror) is 127.0.0.1:9, so an accidental pull fails at once.
 //!
-//! The steps: [`config`] writes what containerd reads, [`node`] starts,
+//! Which containerd and config dialect a node runs is a [`Containerd`]
+//! ([`matrix`]): Debian 12's 1.6, or a version pinned in
+//! tests/e2e/containerd-matrix.txt. The steps: [`config`] writes what containerd reads, [`node`] starts,
 //! connects and stops it, `pods`, `containers` and `images` are the CRI calls
 //! a test makes, `events` is `ctr`'s view, `host` finds and removes what a
 //! node left behind, [`workload`] packs the test workload's image.
@@ -18,6 +20,7 @@ mod containers;
 mod events;
 mod host;
 mod images;
+mod matrix;
 mod node;
 mod pods;
 mod workload;
@@ -25,10 +28,13 @@ mod workload;
 use crate::ci;
 use std::path::Path;
 
-pub use config::{CNI_BIN, merge_toml, read_toml, sandbox_image_of, sandbox_image_toml};
+pub use config::{
+    CNI_BIN, kind_patches, merge_toml, read_toml, sandbox_image_of, sandbox_image_toml,
+};
 /// The CRI API types, for suites that build their own requests.
 pub use k8s_cri::v1 as api;
 pub use k8s_cri::v1::NamespaceMode;
+pub use matrix::{Containerd, Dialect, PINS};
 pub use node::Node;
 pub use pods::Sandbox;
 pub use workload::{Workload, pack_workload, workload_bin};
@@ -61,9 +67,15 @@ pub fn missing_requirements() -> Option<String> {
     None
 }
 
-/// Whether a node can run here ([`ci::require`]: a failure in CI, a loud
-/// skip elsewhere).
+/// Whether a node of Debian 12's containerd can run here ([`ci::require`]:
+/// a failure in CI, a loud skip elsewhere).
 pub fn can_run() -> bool {
-    let missing = missing_requirements();
+    can_run_on(Containerd::SYSTEM)
+}
+
+/// Whether a node of `containerd` can run here: the system's tools, and the
+/// fetched version's binaries.
+pub fn can_run_on(containerd: Containerd) -> bool {
+    let missing = missing_requirements().or_else(|| containerd.missing());
     ci::require(missing.is_none(), missing.as_deref().unwrap_or_default())
 }

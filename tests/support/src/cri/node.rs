@@ -2,6 +2,7 @@
 //! over its socket, ready when CRI says so, and stopped with everything it
 //! left when the [`Node`] is dropped.
 
+use super::matrix::Containerd;
 use super::{api, config, host};
 use crate::wait::{DEADLINE, poll_some, wait_for};
 use api::image_service_client::ImageServiceClient;
@@ -23,6 +24,8 @@ pub struct Node {
     /// The containerd config actually used (after merging the deploy file).
     pub config: toml::Table,
     pub sandbox_image: String,
+    /// Which containerd runs, in which config dialect.
+    pub containerd: Containerd,
     child: Option<Child>,
     pid: i32,
     /// The CRI clients are connected (before that they are placeholders).
@@ -33,15 +36,20 @@ pub struct Node {
 }
 
 impl Node {
-    /// Starts containerd with the CRI plugin and waits until the runtime and
-    /// network report ready.
+    /// Starts Debian 12's containerd (1.6) with the 1.6/1.7 recipe.
     pub fn start() -> Node {
+        Node::start_on(Containerd::SYSTEM)
+    }
+
+    /// Starts `containerd` with the CRI plugin and its dialect's config, and
+    /// waits until the runtime and network report ready.
+    pub fn start_on(containerd: Containerd) -> Node {
         let dir = tempfile::Builder::new()
             .prefix("pause-cri.")
             .tempdir()
             .expect("temp dir");
         let socket = dir.path().join("containerd.sock");
-        let config = config::prepare(dir.path(), &socket);
+        let config = config::prepare(dir.path(), &socket, &containerd);
         let sandbox_image = config::sandbox_image_of(&config).expect("sandbox_image set");
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -52,13 +60,14 @@ impl Node {
         let rs = RuntimeServiceClient::new(Endpoint::from_static("http://[::]").connect_lazy());
         let is = ImageServiceClient::new(Endpoint::from_static("http://[::]").connect_lazy());
         drop(guard);
-        let child = spawn_containerd(dir.path());
+        let child = spawn_containerd(dir.path(), &containerd);
         // From here on every failure drops the Node, whose Drop stops containerd.
         let mut node = Node {
             dir,
             socket,
             config,
             sandbox_image,
+            containerd,
             pid: child.id() as i32,
             child: Some(child),
             connected: false,
@@ -199,14 +208,21 @@ fn log_tail(dir: &Path) -> String {
 }
 
 /// containerd in a new network namespace with only loopback up, logging to
-/// the node's log file.
-fn spawn_containerd(dir: &Path) -> Child {
+/// the node's log file. A fetched version's directory goes first on PATH:
+/// containerd looks its shim up there, so shim and daemon always match.
+fn spawn_containerd(dir: &Path, containerd: &Containerd) -> Child {
     let log = std::fs::File::create(log_path(dir)).unwrap();
+    let mut path = containerd.bin_dir().into_iter().collect::<Vec<_>>();
+    path.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
     Command::new("unshare")
         .args(["--net", "--", "sh", "-c"])
-        .arg(r#"ip link set lo up && exec containerd --config "$1""#)
+        .arg(r#"ip link set lo up && exec "$1" --config "$2""#)
         .arg("sh")
+        .arg(containerd.binary("containerd"))
         .arg(config::config_path(dir))
+        .env("PATH", std::env::join_paths(path).unwrap())
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
