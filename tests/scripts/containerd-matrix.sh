@@ -35,16 +35,20 @@ apt-get -qq "${apt[@]}" update
 
 pinned | while read -r series suite version; do
   [ -x "$out/$version/usr/bin/containerd" ] && continue
-  if ! apt-cache "${apt[@]}" madison containerd | grep -q "| $version |"; then
-    echo "containerd $version ($series) is no longer in Debian $suite; it has:" >&2
+  if ! apt-cache "${apt[@]}" madison containerd | grep -qF "| $version |"; then
+    echo "containerd $version ($series) is not (or no longer) in Debian $suite; the archive has:" >&2
     apt-cache "${apt[@]}" madison containerd >&2
     echo "update $pins" >&2
     exit 1
   fi
   # apt's sandbox user cannot write under target/: download as root, quietly.
   (cd "$out/debs" && apt-get -qq "${apt[@]}" -o APT::Sandbox::User=root download "containerd=$version")
+  deb=$out/debs/containerd_${version/:/%3a}_$(dpkg --print-architecture).deb
   rm -rf "$out/$version.new"
-  dpkg -x "$out/debs/containerd_${version/:/%3a}_$(dpkg --print-architecture).deb" "$out/$version.new"
+  dpkg -x "$deb" "$out/$version.new"
   mv "$out/$version.new" "$out/$version"
+  rm "$deb" # the unpacked tree is the cache
   "$out/$version/usr/bin/containerd" --version
 done
+# Only a missing version needs the lists again, and then they are refetched.
+rm -rf "$apt_dir"

@@ -4,7 +4,9 @@
 //! cannot run here.
 
 use serde::Deserialize;
-use test_support::cri::{read_toml, sandbox_image_of, sandbox_image_toml};
+use test_support::cri::{
+    Containerd, Dialect, PINS, read_toml, sandbox_image_of, sandbox_image_toml,
+};
 use test_support::repo;
 
 fn deploy(path: &str) -> String {
@@ -107,4 +109,40 @@ fn kind_pod_shares_its_pid_namespace() {
     );
     let kind = deploy("kind/kind-config.yaml");
     assert!(kind.contains("kind load image-archive bin/pause-oci.tar"));
+}
+
+/// tests/e2e/containerd-matrix.txt: one exact Debian package version per
+/// series (an upgrade is one line), each from a suite Debian serves.
+#[test]
+fn containerd_matrix_pins_one_exact_version_per_series() {
+    let pins = std::fs::read_to_string(repo::path(PINS)).expect(PINS);
+    let rows: Vec<Vec<&str>> = pins
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or_default())
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let series: Vec<&str> = rows.iter().map(|r| r[0]).collect();
+    assert_eq!(
+        series,
+        ["1.7", "2.1"],
+        "{PINS}: the series the CRI suite's matrix names"
+    );
+    for row in &rows {
+        let [series, suite, version] = row[..] else {
+            panic!("{PINS}: `{}` is not `series suite version`", row.join(" "));
+        };
+        assert!(
+            ["trixie", "forky", "sid"].contains(&suite),
+            "{PINS}: containerd {series} from unknown suite {suite}"
+        );
+        assert!(
+            version.starts_with(&format!("{series}.")) && version.contains('-'),
+            "{PINS}: {version} is not an exact Debian version of containerd {series}"
+        );
+    }
+    assert_eq!(
+        Containerd::new("2.1", Dialect::PinnedImagesV3).pinned_version(),
+        Some(rows[1][2].to_string())
+    );
 }
