@@ -144,7 +144,8 @@ test-e2e-podman: deps oci podman-archives ## tests/e2e/tests/podman.rs: the imag
 	$(E2E) --test podman -- --test-threads 2
 
 test-e2e-containerd: deps oci workload ## tests/e2e/tests/{containerd,archive,recipes}.rs: containerd 1.6, 1.7 and 2.1's CRI, the archive, deploy/
-	$(E2E) --test containerd --test archive --test recipes
+	@# Test names in full: each carries the containerd version and dialect it ran on.
+	$(E2E) --test containerd --test archive --test recipes -- --format pretty
 
 workload: deps
 	cargo build -q --release --locked -p pause-workload --target $(WORKLOAD_TARGET)
