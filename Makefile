@@ -206,8 +206,9 @@ bench-quick: deps build ## the whole benchmark harness with few iterations, asse
 DEBS_BUILD   := protobuf-compiler binutils
 DEBS_EMULATE := qemu-user-static
 DEBS_ENGINES := docker.io podman runc conmon containerd containernetworking-plugins skopeo iproute2 busybox-static
-# strace records system calls; scmp_sys_resolver (package seccomp) checks names.
-DEBS_TRACE   := strace jq seccomp
+# strace records system calls; scmp_sys_resolver (package seccomp) checks names,
+# and linux-libc-dev's generic table those of LoongArch, which it does not know.
+DEBS_TRACE   := strace jq seccomp linux-libc-dev
 DEBS_BENCH   := valgrind catatonit file
 DEBS         := $(DEBS_BUILD) $(DEBS_EMULATE) $(DEBS_ENGINES) $(DEBS_TRACE) $(DEBS_BENCH)
 
