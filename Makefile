@@ -33,7 +33,7 @@ qemu_arm-v6  := qemu-arm-static -cpu arm1176
 SOURCE_CORE_TARGETS := loong64 arm-v6
 source_core = $(if $(filter $(1),$(SOURCE_CORE_TARGETS)),RUSTC_BOOTSTRAP=1 cargo $(2) -Zbuild-std=core,cargo $(2))
 # The emulator command line, with its program resolved on PATH.
-runner = $$(command -v $(firstword $(qemu_$(1)))) $(wordlist 2,9,$(qemu_$(1)))
+runner = $(strip $$(command -v $(firstword $(qemu_$(1)))) $(wordlist 2,9,$(qemu_$(1))))
 
 HOST_ARCH    := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 CROSS_ARCHES := $(filter-out $(HOST_ARCH),$(ARCHES))
