@@ -1,7 +1,9 @@
 # The pause image: one static file, nothing else. Build the binaries first
 # (`make build`); `make image` builds this for the local Docker, and
 # `docker buildx build --platform linux/arm64,...` picks each architecture's
-# binary through TARGETARCH.
+# binary through TARGETARCH (linux/loong64 too). Not linux/arm/v6: TARGETARCH
+# is `arm` for v6 and v7 alike, so it would take the ARMv7 binary, which dies
+# of SIGILL on an ARMv6 core; the ARMv6 image is in `make oci`'s archive.
 FROM scratch
 ARG TARGETARCH=amd64
 ARG VERSION=dev

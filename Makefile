@@ -5,20 +5,35 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
-ARCHES  := amd64 arm64 arm ppc64le s390x riscv64
-# Kubernetes' architecture names (Docker's TARGETARCH) to Rust targets...
+ARCHES  := amd64 arm64 arm ppc64le s390x riscv64 loong64 arm-v6
+# Kubernetes' architecture names (Docker's TARGETARCH; arm is arm/v7, arm-v6
+# is arm/v6) to Rust targets...
 target_amd64   := x86_64-unknown-linux-gnu
 target_arm64   := aarch64-unknown-linux-gnu
 target_arm     := armv7-unknown-linux-gnueabihf
 target_ppc64le := powerpc64le-unknown-linux-gnu
 target_s390x   := s390x-unknown-linux-gnu
 target_riscv64 := riscv64gc-unknown-linux-gnu
-# ...and to the qemu-user emulators that run the foreign ones.
+target_loong64 := loongarch64-unknown-linux-gnu
+target_arm-v6  := arm-unknown-linux-gnueabihf
+# ...and to the qemu-user emulators that run the foreign ones, with the CPU
+# model where qemu's default is newer than the target (ARMv7 would hide
+# instructions an ARMv6 core lacks).
 qemu_arm64   := qemu-aarch64-static
 qemu_arm     := qemu-arm-static
 qemu_ppc64le := qemu-ppc64le-static
 qemu_s390x   := qemu-s390x-static
 qemu_riscv64 := qemu-riscv64-static
+qemu_loong64 := qemu-loongarch64-static
+qemu_arm-v6  := qemu-arm-static -cpu arm1176
+# The targets rustup ships no prebuilt `core` for (its download is a 404):
+# for these two alone, cargo compiles `core` from the toolchain's rust-src
+# (`-Zbuild-std`, a nightly flag that RUSTC_BOOTSTRAP=1 unlocks on this pinned
+# stable toolchain). The other six keep the prebuilt `core`, and their bytes.
+SOURCE_CORE_TARGETS := loong64 arm-v6
+source_core = $(if $(filter $(1),$(SOURCE_CORE_TARGETS)),RUSTC_BOOTSTRAP=1 cargo $(2) -Zbuild-std=core,cargo $(2))
+# The emulator command line, with its program resolved on PATH.
+runner = $(strip $$(command -v $(firstword $(qemu_$(1)))) $(wordlist 2,9,$(qemu_$(1))))
 
 HOST_ARCH    := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 CROSS_ARCHES := $(filter-out $(HOST_ARCH),$(ARCHES))
@@ -57,7 +72,8 @@ build: $(BINARIES) ## build bin/pause-linux-<arch> for every architecture and ch
 # section headers stripped (the kernel only reads program headers).
 bin/pause-linux-%: FORCE
 	@mkdir -p bin
-	cargo rustc -q --release --locked -p pause --bin pause --target $(target_$*) -- -C relocation-model=static
+	$(call source_core,$*,rustc) -q --release --locked -p pause --bin pause --target $(target_$*) \
+	  -- -C relocation-model=static
 	@$(OBJCOPY) --strip-sections target/$(target_$*)/release/pause $@.new
 	@# Replace the file only when it changed, and atomically: tests may be running it.
 	@if cmp -s $@.new $@; then rm $@.new; else mv -f $@.new $@; fi
@@ -94,17 +110,20 @@ test: lint test-behaviour test-behaviour-emulated test-release test-e2e test-str
 lint: deps ## cargo fmt --check and clippy -D warnings: the workspace, and pause for every architecture
 	cargo fmt --all --check
 	cargo clippy -q --locked --workspace --all-targets -- -D warnings
-	$(foreach a,$(ARCHES),cargo clippy -q --locked -p pause --bin pause --target $(target_$(a)) -- -D warnings && ) true
+	$(foreach a,$(ARCHES),$(call source_core,$(a),clippy) -q --locked -p pause --bin pause \
+	  --target $(target_$(a)) -- -D warnings && ) true
 
 BEHAVIOUR := cargo test -q --locked -p pause --test behaviour
 test-behaviour: deps build ## tests/behaviour.rs: the contract, against this machine's binary
 	PAUSE_BIN=$(CURDIR)/bin/pause-linux-$(HOST_ARCH) $(BEHAVIOUR)
 
 test-behaviour-emulated: $(foreach a,$(CROSS_ARCHES),test-behaviour-$(a)) ## the same, for every other architecture under qemu-user
+	@echo "== tests/armv6.rs: the ARMv7 and ARMv6 builds on an ARMv6 CPU (qemu arm1176)"
+	cargo test -q --locked -p pause --test armv6
 
 test-behaviour-%: deps build
 	@echo "== behaviour of pause-linux-$* under $(qemu_$*)"
-	PAUSE_BIN=$(CURDIR)/bin/pause-linux-$* PAUSE_RUNNER=$$(command -v $(qemu_$*)) $(BEHAVIOUR)
+	PAUSE_BIN=$(CURDIR)/bin/pause-linux-$* PAUSE_RUNNER="$(call runner,$*)" $(BEHAVIOUR)
 
 # One storm at a time: each wants both cores, and prints what it did.
 STRESS      := cargo test -q --locked -p pause --test stress -- --test-threads 1 --nocapture
@@ -117,13 +136,13 @@ test-stress: deps build ## tests/stress.rs: signal, fork, stop and argument stor
 test-stress-emulated: deps build ## the storms, small, under qemu-user for every other architecture
 	@$(foreach a,$(CROSS_ARCHES),echo "== storms against pause-linux-$(a) under $(qemu_$(a))" && \
 	  $(STRESS_SMALL) PAUSE_BIN=$(CURDIR)/bin/pause-linux-$(a) \
-	  PAUSE_RUNNER=$$(command -v $(qemu_$(a))) $(STRESS) && ) true
+	  PAUSE_RUNNER="$(call runner,$(a))" $(STRESS) && ) true
 
 SECCOMP := cargo test -q --locked -p pause --test seccomp
 test-seccomp: deps build image ## tests/seccomp.rs: deploy/seccomp/pause.json against recorded calls, in Docker and podman
 	PAUSE_BIN=$(CURDIR)/bin/pause-linux-$(HOST_ARCH) PAUSE_IMAGE=$(IMAGE) $(SECCOMP) -- --nocapture
 	$(foreach a,$(CROSS_ARCHES),PAUSE_BIN=$(CURDIR)/bin/pause-linux-$(a) \
-	  PAUSE_RUNNER=$$(command -v $(qemu_$(a))) $(SECCOMP) \
+	  PAUSE_RUNNER="$(call runner,$(a))" $(SECCOMP) \
 	  -- --exact recorded_calls_are_in_the_profile --nocapture && ) true
 
 test-release: deps build ## xtask/tests/reproducible.rs: the OCI packer is reproducible and writes a valid layout
@@ -188,8 +207,9 @@ bench-quick: deps build ## the whole benchmark harness with few iterations, asse
 DEBS_BUILD   := protobuf-compiler binutils
 DEBS_EMULATE := qemu-user-static
 DEBS_ENGINES := docker.io podman runc conmon containerd containernetworking-plugins skopeo iproute2 busybox-static
-# strace records system calls; scmp_sys_resolver (package seccomp) checks names.
-DEBS_TRACE   := strace jq seccomp
+# strace records system calls; scmp_sys_resolver (package seccomp) checks names,
+# and linux-libc-dev's generic table those of LoongArch, which it does not know.
+DEBS_TRACE   := strace jq seccomp linux-libc-dev
 DEBS_BENCH   := valgrind catatonit file
 DEBS         := $(DEBS_BUILD) $(DEBS_EMULATE) $(DEBS_ENGINES) $(DEBS_TRACE) $(DEBS_BENCH)
 
@@ -200,8 +220,9 @@ deps: deps-containerd ## install the Debian packages, Rust targets and component
 	  echo "installing Debian packages:" $$missing; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
-	@rustup component add rustfmt clippy 2>&1 | grep -v "is up to date" || true
-	@rustup target add $(foreach a,$(ARCHES),$(target_$(a))) $(WORKLOAD_TARGET) 2>&1 | grep -v "is up to date" || true
+	@rustup component add rustfmt clippy rust-src 2>&1 | grep -v "is up to date" || true
+	@rustup target add $(foreach a,$(filter-out $(SOURCE_CORE_TARGETS),$(ARCHES)),$(target_$(a))) \
+	  $(WORKLOAD_TARGET) 2>&1 | grep -v "is up to date" || true
 
 # Fetched into target/containerd/ once, never installed: see the script.
 deps-containerd: ## fetch the containerd versions of tests/e2e/containerd-matrix.txt from Debian's archive

@@ -240,8 +240,8 @@ fn command_line_stays_readable_while_idle() {
     pause.wait_ready();
     let cmdline = std::fs::read(format!("/proc/{}/cmdline", pause.pid)).unwrap();
     let mut expected = Vec::new();
-    if let Some(r) = pid1::runner() {
-        expected.extend_from_slice(r.as_os_str().as_encoded_bytes());
+    for word in pid1::runner_argv() {
+        expected.extend_from_slice(&word);
         expected.push(0);
     }
     expected.extend_from_slice(pid1::pause_bin().as_os_str().as_encoded_bytes());

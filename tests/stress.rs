@@ -504,9 +504,7 @@ fn argv_budget() -> usize {
     let env: usize = std::env::vars_os()
         .map(|(k, v)| k.len() + v.len() + 2 + 8)
         .sum();
-    let path = pid1::pause_bin().as_os_str().len()
-        + pid1::runner().map_or(0, |r| r.as_os_str().len())
-        + 32;
+    let path = pid1::pause_bin().as_os_str().len() + pid1::runner().map_or(0, |r| r.len()) + 32;
     arg_max - env - path - 64 * 1024
 }
 

@@ -5,8 +5,10 @@ use crate::{Bench, Measured, image};
 use std::path::Path;
 use test_support::repo;
 
-/// The architectures the project ships a binary for.
-const ARCHES: [&str; 6] = ["amd64", "arm64", "arm", "ppc64le", "s390x", "riscv64"];
+/// The architectures the project ships a binary for, as `bin/` names them.
+const ARCHES: [&str; 8] = [
+    "amd64", "arm64", "arm", "ppc64le", "s390x", "riscv64", "loong64", "arm-v6",
+];
 
 pub struct Sizes {
     /// Bytes of `bin/pause-linux-<arch>`, for each architecture built.

@@ -93,6 +93,7 @@ macro_rules! naked_functions {
 #[cfg_attr(target_arch = "powerpc64", path = "powerpc64.rs")]
 #[cfg_attr(target_arch = "s390x", path = "s390x.rs")]
 #[cfg_attr(target_arch = "riscv64", path = "riscv64.rs")]
+#[cfg_attr(target_arch = "loongarch64", path = "loongarch64.rs")]
 mod imp;
 
 pub use imp::{syscall0, syscall1, syscall3, syscall4};

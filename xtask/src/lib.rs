@@ -36,7 +36,8 @@ pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 #[derive(Clone, Debug)]
 pub struct Input {
     /// Kubernetes/Go architecture name (`amd64`, `arm64`, `arm`, `ppc64le`, `s390x`,
-    /// `riscv64`), optionally with a variant (`arm/v7`). Plain `arm` means `arm/v7`.
+    /// `riscv64`, `loong64`), optionally with a variant (`arm/v6`). Plain `arm`
+    /// means `arm/v7`, plain `arm64` `arm64/v8`.
     pub arch: String,
     /// The file's contents.
     pub binary: Vec<u8>,
@@ -82,8 +83,9 @@ pub struct Built {
     pub images: Vec<Image>,
 }
 
-/// Splits `arm/v7` into OCI architecture and variant; `arm` alone is v7 (what
-/// the project builds for 32-bit ARM).
+/// Splits `arm/v7` into OCI architecture and variant. `arm` alone is v7 (what
+/// the project builds for 32-bit ARM) and `arm64` alone v8, the variants the
+/// OCI platform list names, so a runtime matching `linux/arm64/v8` finds it.
 pub fn platform_of(arch: &str) -> Result<(String, Option<String>)> {
     let (a, v) = match arch.split_once('/') {
         Some((a, v)) => (a, Some(v.to_string())),
@@ -91,6 +93,7 @@ pub fn platform_of(arch: &str) -> Result<(String, Option<String>)> {
     };
     let v = match (a, v) {
         ("arm", None) => Some("v7".to_string()),
+        ("arm64", None) => Some("v8".to_string()),
         (_, v) => v,
     };
     match a {

@@ -11,7 +11,18 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-const ARCHES: [&str; 6] = ["amd64", "arm64", "arm", "ppc64le", "s390x", "riscv64"];
+/// The packer's inputs as `oci` passes them, each with the platform the index
+/// must list it under: plain `arm` is arm/v7 and plain `arm64` arm64/v8.
+const ARCHES: [(&str, &str); 8] = [
+    ("amd64", "amd64"),
+    ("arm64", "arm64/v8"),
+    ("arm", "arm/v7"),
+    ("ppc64le", "ppc64le"),
+    ("s390x", "s390x"),
+    ("riscv64", "riscv64"),
+    ("loong64", "loong64"),
+    ("arm/v6", "arm/v6"),
+];
 const EPOCH: i64 = 1_700_000_000;
 
 fn labels() -> Vec<(&'static str, &'static str)> {
@@ -54,8 +65,9 @@ fn pack_in(dir: &Path, mode: u32, mtime: SystemTime) -> (Vec<u8>, String) {
         args.push("--label".into());
         args.push(format!("{k}={v}"));
     }
-    for a in ARCHES {
-        let f = dir.join(format!("bin/pause-linux-{a}"));
+    for (a, _) in ARCHES {
+        let name = format!("bin/pause-linux-{}", a.replace('/', "-"));
+        let f = dir.join(&name);
         std::fs::write(&f, binary(a)).unwrap();
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(mode)).unwrap();
         std::fs::File::options()
@@ -64,7 +76,7 @@ fn pack_in(dir: &Path, mode: u32, mtime: SystemTime) -> (Vec<u8>, String) {
             .unwrap()
             .set_modified(mtime)
             .unwrap();
-        args.push(format!("{a}=bin/pause-linux-{a}"));
+        args.push(format!("{a}={name}"));
     }
     let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(&args)
@@ -170,7 +182,7 @@ fn inputs_change_the_digest() {
 }
 
 #[test]
-fn archive_is_an_oci_layout_with_one_index_of_six_platforms() {
+fn archive_is_an_oci_layout_with_one_index_of_eight_platforms() {
     let d = tempfile::tempdir().unwrap();
     let (bytes, _) = pack_in(d.path(), 0o755, SystemTime::now());
     let files = sorted_root_owned_entries(&bytes);
@@ -186,7 +198,9 @@ fn archive_is_an_oci_layout_with_one_index_of_six_platforms() {
     platforms.sort();
     assert_eq!(
         platforms,
-        ["amd64", "arm/v7", "arm64", "ppc64le", "riscv64", "s390x"]
+        [
+            "amd64", "arm/v6", "arm/v7", "arm64/v8", "loong64", "ppc64le", "riscv64", "s390x"
+        ]
     );
 }
 
@@ -248,11 +262,16 @@ fn check_platform_image(files: &BTreeMap<String, Vec<u8>>, m: &Value) -> String 
     );
     let tar_bytes = gunzip_layer(&blob(files, layers[0]["digest"].as_str().unwrap()));
     assert_eq!(config["rootfs"]["diff_ids"][0], sha256(&tar_bytes));
-    check_layer(&tar_bytes, &arch);
-    match variant {
+    let platform = match variant {
         Some(v) => format!("{arch}/{v}"),
         None => arch,
-    }
+    };
+    let (input, _) = ARCHES
+        .iter()
+        .find(|(_, p)| *p == platform)
+        .unwrap_or_else(|| panic!("unexpected platform {platform}"));
+    check_layer(&tar_bytes, input);
+    platform
 }
 
 fn check_config(config: &Value, arch: &str, variant: &Option<String>) {

@@ -39,8 +39,10 @@ fn skopeo_reads_the_index_and_every_platform() {
         platforms,
         [
             "linux/amd64",
+            "linux/arm/v6",
             "linux/arm/v7",
-            "linux/arm64",
+            "linux/arm64/v8",
+            "linux/loong64",
             "linux/ppc64le",
             "linux/riscv64",
             "linux/s390x"
@@ -49,11 +51,13 @@ fn skopeo_reads_the_index_and_every_platform() {
 
     for (arch, variant) in [
         ("amd64", None),
-        ("arm64", None),
+        ("arm64", Some("v8")),
         ("arm", Some("v7")),
+        ("arm", Some("v6")),
         ("ppc64le", None),
         ("s390x", None),
         ("riscv64", None),
+        ("loong64", None),
     ] {
         assert_platform_config(&tagged, arch, variant, &version);
     }

@@ -3,7 +3,9 @@
 //! printed, and /proc. Shared by the behaviour, stress and seccomp suites.
 //!
 //! `PAUSE_BIN` selects the binary (default: this machine's in `bin/`);
-//! `PAUSE_RUNNER` names an emulator (qemu-user) to run it under.
+//! `PAUSE_RUNNER` names an emulator (qemu-user) to run it under, with its
+//! arguments after it, separated by spaces (`qemu-arm-static -cpu arm1176`:
+//! the ARMv6 build must be run on an ARMv6 CPU model).
 
 use crate::ci::cannot_run;
 use crate::orphans::Orphans;
@@ -34,10 +36,21 @@ pub fn pause_bin() -> PathBuf {
         })
 }
 
-pub fn runner() -> Option<PathBuf> {
-    std::env::var_os("PAUSE_RUNNER")
-        .filter(|r| !r.is_empty())
-        .map(PathBuf::from)
+/// `PAUSE_RUNNER` as it is set: the emulator and its arguments in one string.
+pub fn runner() -> Option<OsString> {
+    std::env::var_os("PAUSE_RUNNER").filter(|r| !r.is_empty())
+}
+
+/// The runner split into its words: the program, then its arguments, each
+/// placed before the pause binary on the command line.
+pub fn runner_argv() -> Vec<Vec<u8>> {
+    runner().map_or_else(Vec::new, |r| {
+        r.into_vec()
+            .split(|&b| b == b' ')
+            .filter(|w| !w.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect()
+    })
 }
 
 /// Under an emulator the process in /proc is qemu, not pause: its name and
@@ -162,13 +175,11 @@ pub struct Exit {
     pub stderr: String,
 }
 
-/// The runner (if any), the pause binary and `args`.
+/// The runner and its arguments (if any), the pause binary and `args`.
 fn pause_argv(args: &[&[u8]]) -> Vec<Vec<u8>> {
-    let path = |p: PathBuf| p.into_os_string().into_vec();
-    runner()
-        .map(path)
+    runner_argv()
         .into_iter()
-        .chain([path(pause_bin())])
+        .chain([pause_bin().into_os_string().into_vec()])
         .chain(args.iter().map(|a| a.to_vec()))
         .collect()
 }

@@ -43,6 +43,7 @@ pub fn host_arch() -> &'static str {
         "powerpc64" => "ppc64le",
         "s390x" => "s390x",
         "riscv64" => "riscv64",
+        "loongarch64" => "loong64",
         other => panic!("unsupported architecture {other}"),
     }
 }

@@ -10,7 +10,8 @@ use xtask::Options;
 const USAGE: &str = "\
 usage: cargo xtask pack --out FILE [--name REPO] [--tag TAG] [--epoch SECS] [--path /pause]
                         [--entrypoint JSON-ARRAY] [--user UID:GID] [--label KEY=VALUE]... ARCH=FILE...
-  ARCH is a Kubernetes architecture name (amd64, arm64, arm = arm/v7, ppc64le, s390x, riscv64).
+  ARCH is a Kubernetes architecture name (amd64, arm64 = arm64/v8, arm = arm/v7, arm/v6, ppc64le,
+  s390x, riscv64, loong64).
   --epoch defaults to $SOURCE_DATE_EPOCH (one of them is required); --entrypoint to [PATH].";
 
 /// The command line, before the defaults that depend on other flags.

@@ -5,9 +5,11 @@ use lexopt::ValueExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// The architectures shipped, as Kubernetes names them, in the order the
-/// archive lists them (the order is part of its bytes).
-pub const ARCHES: [&str; 6] = ["amd64", "arm64", "arm", "ppc64le", "s390x", "riscv64"];
+/// The architectures shipped, as Kubernetes names them (`arm` is arm/v7), in
+/// the order the archive lists them (the order is part of its bytes).
+pub const ARCHES: [&str; 8] = [
+    "amd64", "arm64", "arm", "ppc64le", "s390x", "riscv64", "loong64", "arm/v6",
+];
 
 /// The image's repository, as containerd and the kubelet name it.
 pub const NAME: &str = "docker.io/library/pause";
@@ -32,9 +34,10 @@ pub fn bin_dir() -> PathBuf {
     root().join("bin")
 }
 
-/// The shipped binary of `arch` in `bin_dir`.
+/// The shipped binary of `arch` in `bin_dir`; a variant joins the file name
+/// with a dash (`arm/v6`: `pause-linux-arm-v6`).
 pub fn binary(bin_dir: &Path, arch: &str) -> PathBuf {
-    bin_dir.join(format!("pause-linux-{arch}"))
+    bin_dir.join(format!("pause-linux-{}", arch.replace('/', "-")))
 }
 
 /// The root package's `version` and `license` from Cargo.toml.
