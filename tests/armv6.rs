@@ -24,8 +24,10 @@ fn version_under(cpu: Option<&str>, name: &str) -> Option<Output> {
     {
         return None;
     }
-    // qemu may write a core file of the dying guest: let it land here.
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("armv6-{name}"));
+    // qemu may write a core file of the dying guest: let it land here, in a
+    // directory of this run's own (the tests run in parallel).
+    let cpu_name = cpu.unwrap_or("default");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("armv6-{name}-{cpu_name}"));
     std::fs::create_dir_all(&dir).unwrap();
     let mut cmd = Command::new(qemu.unwrap());
     if let Some(cpu) = cpu {
