@@ -152,14 +152,14 @@ fn registry_v2(dir: &Path, hosts_toml: bool) -> String {
         .concat()
 }
 
-/// Our containerd in config version 2: everything under `dir`, only the
-/// overlayfs snapshotter, runc with cgroupfs, CNI from [`CNI_BIN`], and
-/// every registry dead.
-fn containerd_v2_base(dir: &Path, socket: &Path, hosts_toml: bool) -> toml::Table {
+/// What every node's containerd shares, in either config version: its own
+/// root, state and sockets under `dir`, no debug or metrics listener, and
+/// only the plugins a CRI node needs.
+fn server_section(version: u8, dir: &Path, socket: &Path) -> String {
     let p = |s: &str| dir.join(s).display().to_string();
-    let base = format!(
+    format!(
         r#"
-version = 2
+version = {version}
 root = "{root}"
 state = "{state}"
 {DISABLED_PLUGINS}
@@ -172,7 +172,21 @@ state = "{state}"
 [metrics]
   address = ""
 [plugins."io.containerd.internal.v1.opt"]
-  path = "{opt}"
+  path = "{opt}""#,
+        root = p("root"),
+        state = p("state"),
+        sock = socket.display(),
+        opt = p("opt"),
+    )
+}
+
+/// Our containerd in config version 2: everything under `dir`, only the
+/// overlayfs snapshotter, runc with cgroupfs, CNI from [`CNI_BIN`], and
+/// every registry dead.
+fn containerd_v2_base(dir: &Path, socket: &Path, hosts_toml: bool) -> toml::Table {
+    let p = |s: &str| dir.join(s).display().to_string();
+    let base = format!(
+        r#"{server}
 [plugins."io.containerd.grpc.v1.cri"]
   restrict_oom_score_adj = true
   netns_mounts_under_state_dir = true
@@ -190,10 +204,7 @@ state = "{state}"
     conf_dir = "{cni_conf}"
     max_conf_num = 1
 {registry}"#,
-        root = p("root"),
-        state = p("state"),
-        sock = socket.display(),
-        opt = p("opt"),
+        server = server_section(2, dir, socket),
         runc = p("runc"),
         cni_bin = CNI_BIN,
         cni_conf = p("cni/net.d"),
@@ -208,21 +219,7 @@ state = "{state}"
 fn containerd_v3_base(dir: &Path, socket: &Path) -> toml::Table {
     let p = |s: &str| dir.join(s).display().to_string();
     let base = format!(
-        r#"
-version = 3
-root = "{root}"
-state = "{state}"
-{DISABLED_PLUGINS}
-[grpc]
-  address = "{sock}"
-[ttrpc]
-  address = "{sock}.ttrpc"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-[plugins."io.containerd.internal.v1.opt"]
-  path = "{opt}"
+        r#"{server}
 [plugins."io.containerd.cri.v1.images"]
   snapshotter = "overlayfs"
   [plugins."io.containerd.cri.v1.images".registry]
@@ -243,10 +240,7 @@ state = "{state}"
     conf_dir = "{cni_conf}"
     max_conf_num = 1
 "#,
-        root = p("root"),
-        state = p("state"),
-        sock = socket.display(),
-        opt = p("opt"),
+        server = server_section(3, dir, socket),
         certs = p("certs.d"),
         runc = p("runc"),
         cni_bin = CNI_BIN,
