@@ -31,20 +31,10 @@ pub fn wait_for<T>(
 
 /// Polls `cond` until it holds; panics after [`DEADLINE`].
 pub fn poll(what: &str, mut cond: impl FnMut() -> bool) {
-    wait_for(what, DEADLINE, || cond().then_some(()).ok_or_default());
+    poll_some(what, || cond().then_some(()));
 }
 
 /// Polls `probe` until it gives `Some`; panics after [`DEADLINE`].
 pub fn poll_some<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    wait_for(what, DEADLINE, || probe().ok_or_default())
-}
-
-trait OkOrDefault<T> {
-    fn ok_or_default(self) -> Result<T, String>;
-}
-
-impl<T> OkOrDefault<T> for Option<T> {
-    fn ok_or_default(self) -> Result<T, String> {
-        self.ok_or_else(|| "not yet".to_string())
-    }
+    wait_for(what, DEADLINE, || probe().ok_or_else(|| "not yet".into()))
 }
