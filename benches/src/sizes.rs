@@ -5,11 +5,6 @@ use crate::{Bench, Measured, image};
 use std::path::Path;
 use test_support::repo;
 
-/// The architectures the project ships a binary for, as `bin/` names them.
-const ARCHES: [&str; 8] = [
-    "amd64", "arm64", "arm", "ppc64le", "s390x", "riscv64", "loong64", "arm-v6",
-];
-
 pub struct Sizes {
     /// Bytes of `bin/pause-linux-<arch>`, for each architecture built.
     pub arch_sizes: Vec<(String, u64)>,
@@ -20,13 +15,12 @@ pub struct Sizes {
 
 pub fn measure(b: &Bench, m: &mut [Measured]) -> Sizes {
     b.step("binary and image bytes");
-    let arch_sizes = ARCHES
+    let arch_sizes = xtask::size::ARCHES
         .iter()
+        .map(|a| xtask::size::file_arch(a))
         .filter_map(|a| {
             let f = b.args.bin_dir.join(format!("pause-linux-{a}"));
-            std::fs::metadata(&f)
-                .ok()
-                .map(|md| (a.to_string(), md.len()))
+            std::fs::metadata(&f).ok().map(|md| (a, md.len()))
         })
         .collect();
     for (p, x) in b.peers.iter().zip(m.iter_mut()) {

@@ -5,11 +5,7 @@ use lexopt::ValueExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// The architectures shipped, as Kubernetes names them (`arm` is arm/v7), in
-/// the order the archive lists them (the order is part of its bytes).
-pub const ARCHES: [&str; 8] = [
-    "amd64", "arm64", "arm", "ppc64le", "s390x", "riscv64", "loong64", "arm/v6",
-];
+pub use xtask::size::ARCHES;
 
 /// The image's repository, as containerd and the kubelet name it.
 pub const NAME: &str = "docker.io/library/pause";
@@ -37,7 +33,7 @@ pub fn bin_dir() -> PathBuf {
 /// The shipped binary of `arch` in `bin_dir`; a variant joins the file name
 /// with a dash (`arm/v6`: `pause-linux-arm-v6`).
 pub fn binary(bin_dir: &Path, arch: &str) -> PathBuf {
-    bin_dir.join(format!("pause-linux-{}", arch.replace('/', "-")))
+    bin_dir.join(format!("pause-linux-{}", xtask::size::file_arch(arch)))
 }
 
 /// The root package's `version` and `license` from Cargo.toml.
