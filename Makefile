@@ -56,7 +56,7 @@ WORKLOAD_ARCHIVE := target/e2e/pause-workload.docker.tar
 .PHONY: help build size oci oci-repro image run \
   test lint test-behaviour test-behaviour-emulated test-stress test-stress-emulated test-seccomp \
   test-release test-e2e test-e2e-docker test-e2e-podman test-e2e-containerd \
-  bench bench-quick deps deps-containerd clean FORCE \
+  bench bench-quick deps deps-pinned clean FORCE \
   workload workload-image docker-pause-image podman-archives
 
 help: ## list the targets
@@ -213,7 +213,7 @@ DEBS_TRACE   := strace jq seccomp linux-libc-dev
 DEBS_BENCH   := valgrind catatonit file
 DEBS         := $(DEBS_BUILD) $(DEBS_EMULATE) $(DEBS_ENGINES) $(DEBS_TRACE) $(DEBS_BENCH)
 
-deps: deps-containerd ## install the Debian packages, Rust targets and components that the build and every suite need
+deps: deps-pinned ## install the Debian packages, Rust targets and components that the build and every suite need
 	@missing=$$(for p in $(DEBS); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -224,9 +224,9 @@ deps: deps-containerd ## install the Debian packages, Rust targets and component
 	@rustup target add $(foreach a,$(filter-out $(SOURCE_CORE_TARGETS),$(ARCHES)),$(target_$(a))) \
 	  $(WORKLOAD_TARGET) 2>&1 | grep -v "is up to date" || true
 
-# Fetched into target/containerd/ once, never installed: see the script.
-deps-containerd: ## fetch the containerd versions of tests/e2e/containerd-matrix.txt from Debian's archive
-	@tests/scripts/containerd-matrix.sh
+# Fetched into target/debian/ once, never installed: see the script.
+deps-pinned: ## fetch the programs tests/debian-pins.txt pins (containerd 1.7 and 2.1, oras, cosign) from Debian's archive
+	@tests/scripts/debian-pins.sh
 
 clean: ## remove build output
 	cargo clean

@@ -7,7 +7,7 @@
 //! each (`containerd_2_1_kind_patch::sigterm_ends_the_sandbox_with_status_0`).
 //!
 //! Needs root, containerd, runc, ctr and the CNI plugins (`make deps`), the
-//! fetched versions (`make deps-containerd`) and the project's archive
+//! fetched versions (`make deps-pinned`) and the project's archive
 //! (`make oci`); `make test-e2e-containerd` provides all of them.
 //! Outside CI a missing requirement skips; in CI it fails.
 

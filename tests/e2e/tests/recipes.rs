@@ -111,10 +111,11 @@ fn kind_pod_shares_its_pid_namespace() {
     assert!(kind.contains("kind load image-archive bin/pause-oci.tar"));
 }
 
-/// tests/e2e/containerd-matrix.txt: one exact Debian package version per
-/// series (an upgrade is one line), each from a suite Debian serves.
+/// tests/debian-pins.txt: one exact Debian package version per program (an
+/// upgrade is one line), each from a suite Debian serves; the containerd
+/// series are those the CRI suite's matrix names.
 #[test]
-fn containerd_matrix_pins_one_exact_version_per_series() {
+fn debian_pins_name_one_exact_version_each() {
     let pins = std::fs::read_to_string(repo::path(PINS)).expect(PINS);
     let rows: Vec<Vec<&str>> = pins
         .lines()
@@ -122,27 +123,37 @@ fn containerd_matrix_pins_one_exact_version_per_series() {
         .filter(|l| !l.trim().is_empty())
         .map(|l| l.split_whitespace().collect())
         .collect();
-    let series: Vec<&str> = rows.iter().map(|r| r[0]).collect();
+    let names: Vec<&str> = rows.iter().map(|r| r[0]).collect();
     assert_eq!(
-        series,
-        ["1.7", "2.1"],
-        "{PINS}: the series the CRI suite's matrix names"
+        names,
+        ["containerd-1.7", "containerd-2.1", "oras", "cosign"],
+        "{PINS}: the programs the suites use"
     );
     for row in &rows {
-        let [series, suite, version] = row[..] else {
-            panic!("{PINS}: `{}` is not `series suite version`", row.join(" "));
+        let [name, suite, package, version] = row[..] else {
+            panic!(
+                "{PINS}: `{}` is not `name suite package version`",
+                row.join(" ")
+            );
         };
         assert!(
             ["trixie", "forky", "sid"].contains(&suite),
-            "{PINS}: containerd {series} from unknown suite {suite}"
+            "{PINS}: {name} from unknown suite {suite}"
         );
         assert!(
-            version.starts_with(&format!("{series}.")) && version.contains('-'),
-            "{PINS}: {version} is not an exact Debian version of containerd {series}"
+            version.contains('-'),
+            "{PINS}: {version} is not an exact Debian version of {package}"
         );
+        if let Some(series) = name.strip_prefix("containerd-") {
+            assert_eq!(package, "containerd");
+            assert!(
+                version.starts_with(&format!("{series}.")),
+                "{PINS}: {version} is not containerd {series}"
+            );
+        }
     }
     assert_eq!(
         Containerd::new("2.1", Dialect::PinnedImagesV3).pinned_version(),
-        Some(rows[1][2].to_string())
+        Some(rows[1][3].to_string())
     );
 }

@@ -1,12 +1,12 @@
 //! Which containerd a node runs and in which config dialect: Debian 12's own
-//! 1.6, or a version that tests/e2e/containerd-matrix.txt pins and
-//! tests/scripts/containerd-matrix.sh unpacks under target/containerd/.
+//! 1.6, or a version that tests/debian-pins.txt pins (as `containerd-SERIES`)
+//! and tests/scripts/debian-pins.sh unpacks under target/debian/.
 
 use crate::repo;
 use std::path::PathBuf;
 
 /// The file that pins the fetched containerd versions.
-pub const PINS: &str = "tests/e2e/containerd-matrix.txt";
+pub const PINS: &str = "tests/debian-pins.txt";
 
 /// How a node's config names the sandbox image, and how it keeps pulls away
 /// from every real registry.
@@ -66,16 +66,21 @@ impl Containerd {
             .lines()
             .map(|l| l.split('#').next().unwrap_or_default())
             .map(|l| l.split_whitespace().collect::<Vec<_>>())
-            .find(|cols| cols.first() == Some(&self.series))
-            .and_then(|cols| cols.get(2).map(|v| v.to_string()));
+            .find(|cols| cols.first() == Some(&self.pin_name().as_str()))
+            .and_then(|cols| cols.get(3).map(|v| v.to_string()));
         Some(version.unwrap_or_else(|| panic!("{PINS} pins no containerd {}", self.series)))
+    }
+
+    /// This version's name in [`PINS`].
+    pub fn pin_name(&self) -> String {
+        format!("containerd-{}", self.series)
     }
 
     /// The directory holding this version's containerd,
     /// containerd-shim-runc-v2 and ctr; None means the ones on PATH.
     pub fn bin_dir(&self) -> Option<PathBuf> {
         self.pinned_version()
-            .map(|v| repo::path(&format!("target/containerd/{v}/usr/bin")))
+            .map(|_| repo::path(&format!("target/debian/{}/usr/bin", self.pin_name())))
     }
 
     /// One of this version's binaries: from [`Self::bin_dir`], else PATH.
@@ -95,7 +100,7 @@ impl Containerd {
             .find(|p| !p.is_file())
             .map(|p| {
                 format!(
-                    "containerd {}: {} missing: run `make deps-containerd`",
+                    "containerd {}: {} missing: run `make deps-pinned`",
                     self.series,
                     p.display()
                 )

@@ -10,7 +10,7 @@
 //!
 //! Which containerd and config dialect a node runs is a [`Containerd`]
 //! ([`matrix`]): Debian 12's 1.6, or a version pinned in
-//! tests/e2e/containerd-matrix.txt. The steps: [`config`] writes what containerd reads, [`node`] starts,
+//! tests/debian-pins.txt. The steps: [`config`] writes what containerd reads, [`node`] starts,
 //! connects and stops it, `pods`, `containers` and `images` are the CRI calls
 //! a test makes, `events` is `ctr`'s view, `host` finds and removes what a
 //! node left behind, [`workload`] packs the test workload's image.
