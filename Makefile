@@ -38,11 +38,15 @@ runner = $(strip $$(command -v $(firstword $(qemu_$(1)))) $(wordlist 2,9,$(qemu_
 HOST_ARCH    := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 CROSS_ARCHES := $(filter-out $(HOST_ARCH),$(ARCHES))
 BINARIES     := $(foreach a,$(ARCHES),bin/pause-linux-$(a))
-IMAGE        ?= pause:$(VERSION)
+# The image's repository, in bin/pause-oci.tar and in Docker: xtask's
+# DEFAULT_NAME unless given (e.g. IMAGE_NAME=registry.example.com/pause).
+# deploy/'s recipes name the default; a test checks that they agree.
+IMAGE_NAME   ?= localhost/pause
+IMAGE        ?= $(IMAGE_NAME):$(VERSION)
 REVISION     ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
-SOURCE       ?= $(shell git remote get-url origin 2>/dev/null || echo unknown)
-# The image's repository in bin/pause-oci.tar; empty means xtask's default.
-OCI_NAME     ?=
+# The org.opencontainers.image.source label, an http(s) URL: empty means the
+# `origin` remote's URL when it is one, else no label (never a local path).
+SOURCE       ?=
 
 SYSROOT := $(shell rustc --print sysroot 2>/dev/null)
 OBJCOPY := LD_LIBRARY_PATH=$(SYSROOT)/lib $(SYSROOT)/lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-objcopy
@@ -84,15 +88,16 @@ size: ## check every binary in bin/ against its byte budget (xtask/src/size.rs)
 	@cargo xtask size
 
 oci: build ## write bin/pause-oci.tar, one reproducible OCI image index for every architecture
-	cargo xtask oci --source "$(SOURCE)" --revision $(REVISION) $(if $(OCI_NAME),--name $(OCI_NAME))
+	cargo xtask oci --name $(IMAGE_NAME) --revision $(REVISION) $(if $(SOURCE),--source "$(SOURCE)")
 
 oci-repro: ## build bin/pause-oci.tar in two fresh clones of HEAD and compare the bytes
-	cargo xtask oci-repro --source "$(SOURCE)" $(if $(OCI_NAME),--name $(OCI_NAME))
+	cargo xtask oci-repro --name $(IMAGE_NAME) $(if $(SOURCE),--source "$(SOURCE)")
 
 image: bin/pause-linux-$(HOST_ARCH) ## build the image for this machine into the local Docker (starts dockerd)
 	tests/scripts/dockerd.sh
 	docker build -q --build-arg TARGETARCH=$(HOST_ARCH) --build-arg VERSION=$(VERSION) \
-	  --build-arg REVISION=$(REVISION) --build-arg SOURCE=$(SOURCE) -t $(IMAGE) .
+	  --build-arg REVISION=$(REVISION) $(if $(SOURCE),--label org.opencontainers.image.source="$(SOURCE)") \
+	  -t $(IMAGE) .
 
 run: bin/pause-linux-$(HOST_ARCH) ## start pause: in Docker, or as PID 1 of a new PID namespace without Docker
 	@if tests/scripts/dockerd.sh; then \
@@ -206,7 +211,8 @@ bench-quick: deps build ## the whole benchmark harness with few iterations, asse
 # so even `make lint` needs it; readelf checks the binaries' form.
 DEBS_BUILD   := protobuf-compiler binutils
 DEBS_EMULATE := qemu-user-static
-DEBS_ENGINES := docker.io podman runc conmon containerd containernetworking-plugins skopeo iproute2 busybox-static
+DEBS_ENGINES := docker.io podman runc conmon containerd containernetworking-plugins skopeo iproute2 busybox-static \
+  docker-registry
 # strace records system calls; scmp_sys_resolver (package seccomp) checks names,
 # and linux-libc-dev's generic table those of LoongArch, which it does not know.
 DEBS_TRACE   := strace jq seccomp linux-libc-dev

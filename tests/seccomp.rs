@@ -588,7 +588,7 @@ fn podman_runs_pause_under_the_profile_with_least_privilege() {
     }
     let podman = Podman::new();
     podman.ok(&["pull", "-q", &format!("docker-daemon:{}", pause_image())]);
-    let name = format!("docker.io/library/{}", pause_image());
+    let name = test_support::docker::fully_qualified(&pause_image());
     let seccomp = format!("seccomp={}", profile_path().display());
     let podman_only = [
         "--pull",

@@ -27,6 +27,12 @@ use std::io::Write;
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// The image's repository unless the build names another (`make oci
+/// IMAGE_NAME=...`, `--name`). `localhost` is no one else's registry: a node
+/// that lacks the image fails to pull it instead of fetching a stranger's
+/// `pause` from Docker Hub, and podman lists local images under the same name.
+pub const DEFAULT_NAME: &str = "localhost/pause";
+
 /// The annotation containerd's `ctr images import` names an image by.
 pub const CONTAINERD_IMAGE_NAME: &str = "io.containerd.image.name";
 /// The OCI annotation a layout's `index.json` tags an image with.
@@ -58,7 +64,7 @@ pub struct Options {
     pub user: String,
     /// Config labels, also set as annotations on the image index.
     pub labels: BTreeMap<String, String>,
-    /// Repository, e.g. `docker.io/library/pause`.
+    /// Repository, e.g. `localhost/pause` ([`DEFAULT_NAME`]).
     pub name: String,
     /// Tag, e.g. `0.1.0`.
     pub tag: String,

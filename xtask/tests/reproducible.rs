@@ -234,7 +234,7 @@ fn top_index_digest(files: &BTreeMap<String, Vec<u8>>) -> String {
     );
     assert_eq!(
         tops[0]["annotations"]["io.containerd.image.name"],
-        "docker.io/library/pause:0.1.0"
+        "localhost/pause:0.1.0"
     );
     tops[0]["digest"].as_str().unwrap().to_string()
 }

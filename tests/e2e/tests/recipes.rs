@@ -67,14 +67,28 @@ fn kind_patch_is_the_containerd_setting_the_cri_suite_uses() {
     );
 }
 
+/// The recipes name the image `make oci` writes by default: xtask's
+/// DEFAULT_NAME, which the Makefile's IMAGE_NAME repeats, tagged with the
+/// project's version.
 #[test]
-fn sandbox_image_tag_is_the_project_version() {
+fn sandbox_image_is_the_default_name_and_the_project_version() {
     let version = repo::version();
     let image = sandbox_image();
     assert_eq!(
         image,
-        format!("docker.io/library/pause:{version}"),
-        "the image `make oci` names (docker.io/library/pause:$(VERSION))"
+        format!("{}:{version}", xtask::DEFAULT_NAME),
+        "the image `make oci` names (IMAGE_NAME:$(VERSION))"
+    );
+    let makefile = std::fs::read_to_string(repo::path("Makefile")).unwrap();
+    let default = makefile
+        .lines()
+        .find_map(|l| l.strip_prefix("IMAGE_NAME"))
+        .and_then(|l| l.trim_start().strip_prefix("?="))
+        .map(str::trim);
+    assert_eq!(
+        default,
+        Some(xtask::DEFAULT_NAME),
+        "the Makefile's IMAGE_NAME default is xtask's DEFAULT_NAME"
     );
 }
 

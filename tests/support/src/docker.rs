@@ -16,9 +16,23 @@ pub fn docker(args: &[&str]) -> Command {
 }
 
 /// The pause image to test: $PAUSE_IMAGE, else the root Makefile's default
-/// `pause:<version of the root package>` (`make image`).
+/// `localhost/pause:<version of the root package>` (`make image`).
 pub fn pause_image() -> String {
-    std::env::var("PAUSE_IMAGE").unwrap_or_else(|_| format!("pause:{}", repo::version()))
+    std::env::var("PAUSE_IMAGE").unwrap_or_else(|_| format!("localhost/pause:{}", repo::version()))
+}
+
+/// `image` with the registry Docker assumes when none is named (`pause:1` is
+/// `docker.io/library/pause:1`): the name podman gives an image it copies
+/// from the Docker daemon.
+pub fn fully_qualified(image: &str) -> String {
+    let first = image.split('/').next().unwrap_or_default();
+    let names_a_registry =
+        image.contains('/') && (first.contains(['.', ':']) || first == "localhost");
+    match (names_a_registry, image.contains('/')) {
+        (true, _) => image.to_string(),
+        (false, true) => format!("docker.io/{image}"),
+        (false, false) => format!("docker.io/library/{image}"),
+    }
 }
 
 /// A name unique to this test run, for containers, pods and images.

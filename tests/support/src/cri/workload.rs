@@ -30,7 +30,7 @@ pub fn pack_workload(dir: &Path) -> Workload {
         entrypoint: vec!["/workload".into()],
         user: "0:0".into(),
         labels: BTreeMap::new(),
-        name: "docker.io/library/pause-cri-workload".into(),
+        name: "localhost/pause-cri-workload".into(),
         tag: "test".into(),
     };
     let built = xtask::build(

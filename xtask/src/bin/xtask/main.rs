@@ -25,12 +25,14 @@ commands:
 oci options (the defaults are the project's):
   --out FILE       the archive to write            [bin/pause-oci.tar]
   --bin-dir DIR    where pause-linux-<arch> are    [bin]
-  --name REPO      the image's repository          [docker.io/library/pause]
-  --source URL     label ...image.source           [git remote get-url origin, or unknown]
+  --name REPO      the image's repository          [localhost/pause]
+  --source URL     label ...image.source, an http(s) URL; empty: no label
+                                                   [origin's URL, if it is one]
   --revision REV   label ...image.revision         [git rev-parse HEAD, or unknown]
   --epoch SECS     every timestamp in the archive  [$SOURCE_DATE_EPOCH, or HEAD's commit time]
 
 oci-repro options: --name REPO, --source URL, passed to `make oci` in both clones
+                   (IMAGE_NAME, SOURCE)
 size options:      --bin-dir DIR";
 
 /// A command line that cannot be run as given: exits 2, after the usage.

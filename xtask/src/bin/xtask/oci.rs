@@ -56,18 +56,23 @@ fn parse(args: &mut Parser) -> xtask::Result<Flags> {
 fn options(flags: Flags) -> xtask::Result<Options> {
     let package = project::package()?;
     let revision = flags.revision.unwrap_or_else(project::revision);
-    let source = flags.source.unwrap_or_else(project::source);
+    let source = match flags.source {
+        // Given empty: no source label.
+        Some(text) if text.is_empty() => None,
+        Some(text) => Some(project::source_url(&text).map_err(crate::Usage)?),
+        None => project::source(),
+    };
     let labels = [
-        ("title", "pause"),
-        ("description", project::DESCRIPTION),
-        ("source", &source),
-        ("version", &package.version),
-        ("revision", &revision),
-        ("licenses", &package.license),
+        ("title", Some(String::from("pause"))),
+        ("description", Some(project::DESCRIPTION.into())),
+        ("source", source),
+        ("version", Some(package.version.clone())),
+        ("revision", Some(revision)),
+        ("licenses", Some(package.license)),
     ];
     let labels: BTreeMap<String, String> = labels
         .into_iter()
-        .map(|(key, value)| (format!("org.opencontainers.image.{key}"), value.to_string()))
+        .filter_map(|(key, value)| Some((format!("org.opencontainers.image.{key}"), value?)))
         .collect();
     Ok(Options {
         epoch: flags.epoch.map_or_else(project::epoch, Ok)?,

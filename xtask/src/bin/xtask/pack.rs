@@ -54,7 +54,7 @@ fn parse(args: &mut Parser) -> xtask::Result<Flags> {
             entrypoint: vec![],
             user: "65535:65535".into(),
             labels: BTreeMap::new(),
-            name: "docker.io/library/pause".into(),
+            name: xtask::DEFAULT_NAME.into(),
             tag: "latest".into(),
         },
         binaries: Vec::new(),

@@ -7,8 +7,7 @@ use std::process::{Command, Stdio};
 
 pub use xtask::size::ARCHES;
 
-/// The image's repository, as containerd and the kubelet name it.
-pub const NAME: &str = "docker.io/library/pause";
+pub use xtask::DEFAULT_NAME as NAME;
 /// The image's description label; the Dockerfile carries the same text.
 pub const DESCRIPTION: &str = "Pod sandbox (pause) container: holds a pod's namespaces, \
 reaps its zombies, exits 0 on SIGINT/SIGTERM";
@@ -75,9 +74,31 @@ pub fn git(args: &[&str]) -> Option<String> {
     (out.status.success() && !line.is_empty()).then_some(line)
 }
 
-/// Where the code came from: the `origin` remote, as the Makefile took it.
-pub fn source() -> String {
-    git(&["remote", "get-url", "origin"]).unwrap_or_else(|| "unknown".into())
+/// Where the code came from, for the `org.opencontainers.image.source`
+/// label: the `origin` remote when it is a web address; None (no label) when
+/// it is a local directory or an ssh address, which mean nothing to a user of
+/// the image.
+pub fn source() -> Option<String> {
+    git(&["remote", "get-url", "origin"]).and_then(|origin| source_url(&origin).ok())
+}
+
+/// `text` as the source label: an http(s) URL, with any user name or token
+/// dropped so that a clone made with credentials does not publish them.
+pub fn source_url(text: &str) -> Result<String, String> {
+    let (scheme, rest) = text
+        .split_once("://")
+        .filter(|(scheme, _)| ["https", "http"].contains(scheme))
+        .ok_or_else(|| format!("source {text:?} is not an http(s) URL"))?;
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    if host.is_empty() || host.contains(char::is_whitespace) || path.contains(char::is_whitespace) {
+        return Err(format!("source {text:?} is not an http(s) URL"));
+    }
+    Ok(if path.is_empty() {
+        format!("{scheme}://{host}")
+    } else {
+        format!("{scheme}://{host}/{path}")
+    })
 }
 
 /// The commit the archive is built from.

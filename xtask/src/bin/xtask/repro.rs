@@ -12,8 +12,8 @@ use std::process::Command;
 const ARCHIVE: &str = "bin/pause-oci.tar";
 
 /// The `make oci` variables both clones get: the clones' own `origin` is this
-/// directory, so SOURCE defaults to this tree's, and the digests printed
-/// match a `make oci` here.
+/// directory, so SOURCE is this tree's (or empty: no label), and the digests
+/// printed match a `make oci` here.
 struct Flags {
     name: String,
     source: String,
@@ -44,7 +44,7 @@ pub fn run(args: &mut Parser) -> xtask::Result<()> {
 fn parse(args: &mut Parser) -> xtask::Result<Flags> {
     let mut flags = Flags {
         name: project::NAME.into(),
-        source: project::source(),
+        source: project::source().unwrap_or_default(),
     };
     while let Some(arg) = args.next()? {
         match arg {
@@ -81,7 +81,7 @@ fn build_clone(revision: &str, dir: &Path, flags: &Flags) -> xtask::Result<()> {
         .arg(dir)
         .args(["--no-print-directory", "oci"])
         .arg(format!("SOURCE={}", flags.source))
-        .arg(format!("OCI_NAME={}", flags.name))
+        .arg(format!("IMAGE_NAME={}", flags.name))
         // From scratch: its own target dir, and none of the make that may
         // have started this one (its variables and jobserver).
         .env("CARGO_TARGET_DIR", dir.join("target"))
