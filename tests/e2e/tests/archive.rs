@@ -103,11 +103,21 @@ fn assert_platform_config(tagged: &str, arch: &str, variant: Option<&str>, versi
     let labels = &config["config"]["Labels"];
     assert_eq!(labels["org.opencontainers.image.version"], version);
     assert_eq!(labels["org.opencontainers.image.licenses"], "Apache-2.0");
-    for k in ["title", "description", "source", "revision"] {
+    for k in ["title", "description", "revision"] {
         let key = format!("org.opencontainers.image.{k}");
         assert!(
             labels[&key].as_str().is_some_and(|v| !v.is_empty()),
             "label {key} missing for {arch}"
         );
     }
+    // Where the code came from is a web address or nothing: a clone of a
+    // local directory must not publish its path.
+    let source = &labels["org.opencontainers.image.source"];
+    assert!(
+        source.is_null()
+            || source
+                .as_str()
+                .is_some_and(|s| s.starts_with("https://") || s.starts_with("http://")),
+        "label org.opencontainers.image.source is neither a URL nor absent for {arch}: {source}"
+    );
 }
