@@ -57,7 +57,7 @@ WORKLOAD_IMAGE   ?= pause-workload:test
 WORKLOAD_BIN     := target/e2e/workload/workload
 WORKLOAD_ARCHIVE := target/e2e/pause-workload.docker.tar
 
-.PHONY: help build size oci oci-repro image run \
+.PHONY: help build size oci oci-repro push sign image run \
   test lint test-behaviour test-behaviour-emulated test-stress test-stress-emulated test-seccomp \
   test-release test-e2e test-e2e-docker test-e2e-podman test-e2e-containerd \
   bench bench-quick deps deps-pinned clean FORCE \
@@ -89,6 +89,20 @@ size: ## check every binary in bin/ against its byte budget (xtask/src/size.rs)
 
 oci: build ## write bin/pause-oci.tar, one reproducible OCI image index for every architecture
 	cargo xtask oci --name $(IMAGE_NAME) --revision $(REVISION) $(if $(SOURCE),--source "$(SOURCE)")
+
+# Where `make push` publishes: host[:port][/path] (http:// or https:// may lead).
+REGISTRY     ?=
+push: deps oci ## publish bin/pause-oci.tar to REGISTRY=host:port[/path]: every architecture, same index digest, with its referrers
+	@test -n "$(REGISTRY)" || { echo "usage: make push REGISTRY=host:port[/path] (plain HTTP only to loopback)" >&2; exit 2; }
+	xtask/scripts/push.sh bin/pause-oci.tar "$(REGISTRY)"
+
+# The cosign private key `make sign` signs with; TLOG=0 signs without a
+# transparency log (see xtask/scripts/sign.sh for what that gives up).
+KEY  ?=
+TLOG ?= 1
+sign: deps ## sign the image `make push` published (by digest) with KEY=cosign.key, and attest its SBOMs and provenance
+	@test -n "$(REGISTRY)" -a -n "$(KEY)" || { echo "usage: make sign REGISTRY=host:port[/path] KEY=cosign.key [TLOG=0]" >&2; exit 2; }
+	TLOG=$(TLOG) xtask/scripts/sign.sh bin/pause-oci.tar "$(REGISTRY)" "$(KEY)"
 
 oci-repro: ## build bin/pause-oci.tar in two fresh clones of HEAD and compare the bytes
 	cargo xtask oci-repro --name $(IMAGE_NAME) $(if $(SOURCE),--source "$(SOURCE)")
@@ -164,12 +178,12 @@ E2E     = $(E2E_ENV) cargo test -q --locked -p xtask -p pause-e2e
 test-e2e-docker: deps docker-pause-image workload-image ## tests/e2e/tests/docker.rs: the image in Docker with the workload in its pod
 	$(E2E) --test docker -- --test-threads 2
 
-test-e2e-podman: deps oci podman-archives ## tests/e2e/tests/podman.rs: the image as a podman pod's infra container
-	$(E2E) --test podman -- --test-threads 2
+test-e2e-podman: deps oci podman-archives ## tests/e2e/tests/podman{,_rootless}.rs: the image as a podman pod's infra container, as root and rootless
+	$(E2E) --test podman --test podman_rootless -- --test-threads 2
 
-test-e2e-containerd: deps oci workload ## tests/e2e/tests/{containerd,archive,recipes}.rs: containerd 1.6, 1.7 and 2.1's CRI, the archive, deploy/
+test-e2e-containerd: deps oci workload ## tests/e2e/tests/{containerd,registry,pinning,archive,recipes}.rs: containerd 1.6, 1.7 and 2.1's CRI (imported and pulled, pinned against GC), the archive, deploy/
 	@# Test names in full: each carries the containerd version and dialect it ran on.
-	$(E2E) --test containerd --test archive --test recipes -- --format pretty
+	$(E2E) --test containerd --test registry --test pinning --test archive --test recipes -- --format pretty
 
 workload: deps
 	cargo build -q --release --locked -p pause-workload --target $(WORKLOAD_TARGET)
@@ -217,7 +231,9 @@ DEBS_ENGINES := docker.io podman runc conmon containerd containernetworking-plug
 # and linux-libc-dev's generic table those of LoongArch, which it does not know.
 DEBS_TRACE   := strace jq seccomp linux-libc-dev
 DEBS_BENCH   := valgrind catatonit file
-DEBS         := $(DEBS_BUILD) $(DEBS_EMULATE) $(DEBS_ENGINES) $(DEBS_TRACE) $(DEBS_BENCH)
+# Rootless podman: newuidmap/newgidmap map a user's subordinate ids; slirp4netns is its network.
+DEBS_ROOTLESS := uidmap slirp4netns
+DEBS         := $(DEBS_BUILD) $(DEBS_EMULATE) $(DEBS_ENGINES) $(DEBS_TRACE) $(DEBS_BENCH) $(DEBS_ROOTLESS)
 
 deps: deps-pinned ## install the Debian packages, Rust targets and components that the build and every suite need
 	@missing=$$(for p in $(DEBS); do \

@@ -3,6 +3,9 @@
 //! from the host. Running engines, waiting and reading /proc are
 //! test_support's.
 
+pub mod layout;
+pub mod sandbox_user;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use test_support::command::Run;
@@ -135,4 +138,44 @@ pub fn assert_all_reaped(pause: i32) {
         stat(pause).is_some_and(|s| s.state != 'Z'),
         "pause itself must still be running"
     );
+}
+
+#[doc(hidden)]
+pub use test_support as __test_support;
+
+/// Every containerd of the CRI matrix: one module per version and config
+/// dialect, each holding one `#[test]` per function named, which it calls
+/// with its [`Containerd`](test_support::cri::Containerd). The test output
+/// thus names each (`containerd_2_1_kind_patch::sigterm_ends_the_sandbox_with_status_0`).
+/// `containerd_matrix!(test_a, test_b);` in a suite, after the functions.
+#[macro_export]
+macro_rules! containerd_matrix {
+    ($($test:ident),* $(,)?) => {
+        // Debian 12's own, with deploy/containerd/sandbox-image.toml.
+        $crate::containerd_matrix!(@module containerd_1_6,
+            $crate::__test_support::cri::Containerd::SYSTEM; $($test)*);
+        // Debian 13's, with the same file.
+        $crate::containerd_matrix!(@module containerd_1_7,
+            $crate::__test_support::cri::Containerd::new(
+                "1.7", $crate::__test_support::cri::Dialect::SandboxImage); $($test)*);
+        // What kind 0.27+ and current clusters run, with pinned-images-v3.toml...
+        $crate::containerd_matrix!(@module containerd_2_1_pinned_images_v3,
+            $crate::__test_support::cri::Containerd::new(
+                "2.1", $crate::__test_support::cri::Dialect::PinnedImagesV3); $($test)*);
+        // ...and with the version-2 patch of deploy/kind/kind-config.yaml, migrated on load.
+        $crate::containerd_matrix!(@module containerd_2_1_kind_patch,
+            $crate::__test_support::cri::Containerd::new(
+                "2.1", $crate::__test_support::cri::Dialect::KindPatch); $($test)*);
+    };
+    (@module $module:ident, $containerd:expr; $($test:ident)*) => {
+        mod $module {
+            const CONTAINERD: $crate::__test_support::cri::Containerd = $containerd;
+            $(
+                #[test]
+                fn $test() {
+                    super::$test(CONTAINERD)
+                }
+            )*
+        }
+    };
 }

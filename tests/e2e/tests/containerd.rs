@@ -2,9 +2,9 @@
 //! the CRI API as kubelet drives it: RunPodSandbox, CreateContainer,
 //! StartContainer, ExecSync, PodSandboxStatus, StopPodSandbox, RemovePodSandbox.
 //!
-//! Every test runs on every containerd of the matrix at the bottom of this
-//! file: one module per version and config dialect, so the test output names
-//! each (`containerd_2_1_kind_patch::sigterm_ends_the_sandbox_with_status_0`).
+//! Every test runs on every containerd of the matrix
+//! (`pause_e2e::containerd_matrix!`, at the bottom of this file): one module
+//! per version and config dialect, so the test output names each (`containerd_2_1_kind_patch::sigterm_ends_the_sandbox_with_status_0`).
 //!
 //! Needs root, containerd, runc, ctr and the CNI plugins (`make deps`), the
 //! fetched versions (`make deps-pinned`) and the project's archive
@@ -15,7 +15,7 @@ use pause_e2e::Report;
 use std::io::BufRead;
 use test_support::cri::api::PodSandboxState;
 use test_support::cri::{
-    Containerd, Dialect, NamespaceMode, Node, PINS, Sandbox, Workload, can_run_on, pack_workload,
+    Containerd, NamespaceMode, Node, PINS, Sandbox, Workload, can_run_on, pack_workload,
 };
 use test_support::procfs::{children_of, namespace, stat, status_field, syscall};
 use test_support::repo;
@@ -47,22 +47,17 @@ fn node(containerd: Containerd) -> Option<(Node, Workload)> {
 }
 
 /// The sandbox process is this project's pause: named `pause`, running as
-/// 65535:65535, waiting for signals (blocked in rt_sigtimedwait).
+/// 65535:65535 without capabilities (pause_e2e::sandbox_user), waiting for
+/// signals (blocked in rt_sigtimedwait).
 fn assert_is_our_pause(s: &Sandbox) {
     // READY can come before runc's init has exec'd the entrypoint: until
     // then the process is `runc:[2:INIT]`.
     poll("the sandbox process named pause", || {
         std::fs::read_to_string(format!("/proc/{}/comm", s.pid)).is_ok_and(|c| c.trim() == "pause")
     });
-    let uid = status_field(s.pid, "Uid").unwrap();
-    let gid = status_field(s.pid, "Gid").unwrap();
-    assert!(
-        uid.split_whitespace().all(|u| u == "65535"),
-        "sandbox uids: {uid}"
-    );
-    assert!(
-        gid.split_whitespace().all(|g| g == "65535"),
-        "sandbox gids: {gid}"
+    pause_e2e::sandbox_user::assert_sandbox_credentials(
+        s.pid,
+        &pause_e2e::sandbox_user::CONTAINERD,
     );
     // The very binary `make build` wrote for this architecture, when the
     // default archive is in use.
@@ -338,48 +333,11 @@ fn runs_the_pinned_containerd(containerd: Containerd) {
     }
 }
 
-/// One module per containerd version and config dialect, each with every
-/// test of this suite; `$containerd` is the [`Containerd`] it runs on.
-macro_rules! matrix {
-    ($($module:ident => $containerd:expr,)*) => {$(
-        mod $module {
-            use super::*;
-            const CONTAINERD: Containerd = $containerd;
-            #[test]
-            fn runs_the_pinned_containerd() {
-                super::runs_the_pinned_containerd(CONTAINERD)
-            }
-            #[test]
-            fn shared_pid_namespace_pause_is_pid1_and_reaps_orphans() {
-                super::shared_pid_namespace_pause_is_pid1_and_reaps_orphans(CONTAINERD)
-            }
-            #[test]
-            fn container_pid_namespace_each_container_is_its_own_pid1() {
-                super::container_pid_namespace_each_container_is_its_own_pid1(CONTAINERD)
-            }
-            #[test]
-            fn host_network_pod_becomes_ready() {
-                super::host_network_pod_becomes_ready(CONTAINERD)
-            }
-            #[test]
-            fn sigterm_ends_the_sandbox_with_status_0() {
-                super::sigterm_ends_the_sandbox_with_status_0(CONTAINERD)
-            }
-            #[test]
-            fn nothing_is_pulled_a_pull_fails_at_once() {
-                super::nothing_is_pulled_a_pull_fails_at_once(CONTAINERD)
-            }
-        }
-    )*};
-}
-
-matrix! {
-    // Debian 12's own, with deploy/containerd/sandbox-image.toml.
-    containerd_1_6 => Containerd::SYSTEM,
-    // Debian 13's, with the same file.
-    containerd_1_7 => Containerd::new("1.7", Dialect::SandboxImage),
-    // What kind 0.27+ and current clusters run, with pinned-images-v3.toml...
-    containerd_2_1_pinned_images_v3 => Containerd::new("2.1", Dialect::PinnedImagesV3),
-    // ...and with the version-2 patch of deploy/kind/kind-config.yaml, migrated on load.
-    containerd_2_1_kind_patch => Containerd::new("2.1", Dialect::KindPatch),
-}
+pause_e2e::containerd_matrix!(
+    runs_the_pinned_containerd,
+    shared_pid_namespace_pause_is_pid1_and_reaps_orphans,
+    container_pid_namespace_each_container_is_its_own_pid1,
+    host_network_pod_becomes_ready,
+    sigterm_ends_the_sandbox_with_status_0,
+    nothing_is_pulled_a_pull_fails_at_once,
+);

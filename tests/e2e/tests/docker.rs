@@ -141,18 +141,7 @@ fn assert_pid1_as_image_user(pause: i32) {
         Some("1"),
         "PID 1 in its namespace"
     );
-    assert_eq!(
-        status_field(pause, "Uid").as_deref(),
-        Some("65535 65535 65535 65535")
-    );
-    assert_eq!(
-        status_field(pause, "Gid").as_deref(),
-        Some("65535 65535 65535 65535")
-    );
-    assert_eq!(
-        status_field(pause, "CapEff").as_deref(),
-        Some("0000000000000000")
-    );
+    sandbox_user::assert_sandbox_credentials(pause, &sandbox_user::DOCKER);
     assert_eq!(status_field(pause, "NoNewPrivs").as_deref(), Some("1"));
 }
 

@@ -5,8 +5,8 @@
 //! host. Needs root, podman, runc and conmon, the project's archive
 //! (`make oci`, or $PAUSE_OCI_ARCHIVE) and a docker-archive of the workload
 //! image ($WORKLOAD_ARCHIVE); `make test-e2e-podman` provides all of them.
-//! Podman runs infra containers as root whatever the image says, so unlike
-//! the Docker suite this one does not check the user.
+//! Podman runs infra containers as root whatever the image says: the user
+//! checked is root (pause_e2e::sandbox_user).
 
 use pause_e2e::*;
 use std::path::{Path, PathBuf};
@@ -52,6 +52,7 @@ fn pause_as_infra_container_of_a_podman_pod() {
         Some("1"),
         "PID 1 of the pod"
     );
+    sandbox_user::assert_sandbox_credentials(pause, &sandbox_user::PODMAN_ROOT);
 
     let info = pod.workload(&["info"], None).check().stdout();
     assert_eq!(

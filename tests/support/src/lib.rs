@@ -6,12 +6,16 @@
 
 pub mod ci;
 pub mod command;
+pub mod credentials;
 pub mod docker;
+pub mod netns;
 pub mod orphans;
 pub mod pid1;
 pub mod podman;
 pub mod procfs;
+pub mod registry;
 pub mod repo;
+pub mod rootless;
 pub mod spawn;
 pub mod wait;
 

@@ -1,10 +1,12 @@
 //! podman with a store, run root, configuration and event log of its own in
 //! a temporary directory (runc, cgroupfs, no systemd), so that nothing is
-//! left on the host and the host's podman setup plays no part.
+//! left on the host and the host's podman setup plays no part. As root, or
+//! rootless as a [`rootless::User`](crate::rootless::User).
 
 use crate::ci;
 use crate::command::{Run, run};
 use crate::procfs;
+use crate::rootless::{Login, User};
 use nix::sys::resource::{RLIM_INFINITY, Resource, getrlimit};
 use std::path::Path;
 use std::process::Command;
@@ -24,28 +26,37 @@ pub fn ready() -> bool {
 /// containers, images and mounts are removed when it is dropped.
 pub struct Podman {
     dir: tempfile::TempDir,
+    /// Rootless: the user podman runs as.
+    user: Option<Login>,
 }
 
 impl Podman {
+    /// podman as root.
     pub fn new() -> Podman {
-        let dir = tempfile::Builder::new()
-            .prefix("pause-podman.")
-            .tempdir()
-            .unwrap();
-        let d = dir.path();
-        for sub in ["root", "runroot", "tmp", "networks"] {
-            std::fs::create_dir(d.join(sub)).unwrap();
+        Podman {
+            dir: installation(&std::env::temp_dir(), "pause-podman."),
+            user: None,
         }
-        write_containers_conf(d);
-        write_storage_conf(d);
-        write_registries_conf(d);
-        Podman { dir }
+    }
+
+    /// Rootless podman, run as `user`, everything in the user's directory.
+    pub fn rootless(user: &User) -> Podman {
+        // Rootless podman wants a run root path under 50 characters.
+        let dir = installation(&user.login.dir, "podman.");
+        user.login.own(dir.path());
+        Podman {
+            dir,
+            user: Some(user.login.clone()),
+        }
     }
 
     /// `podman ARGS` against this installation.
     pub fn command(&self, args: &[&str]) -> Command {
         let d = self.dir.path();
-        let mut c = Command::new("podman");
+        let mut c = match &self.user {
+            Some(login) => login.command("podman"),
+            None => Command::new("podman"),
+        };
         c.env("CONTAINERS_CONF", d.join("containers.conf"))
             .env("CONTAINERS_STORAGE_CONF", d.join("storage.conf"))
             .env("CONTAINERS_REGISTRIES_CONF", d.join("registries.conf"))
@@ -111,6 +122,23 @@ impl Drop for Podman {
         procfs::unmount_all_under(self.dir.path());
         // The directory itself goes with the TempDir.
     }
+}
+
+/// A temporary directory in `parent` with podman's configuration files and
+/// the directories they name.
+fn installation(parent: &Path, prefix: &str) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(parent)
+        .unwrap();
+    let d = dir.path();
+    for sub in ["root", "runroot", "tmp", "networks"] {
+        std::fs::create_dir(d.join(sub)).unwrap();
+    }
+    write_containers_conf(d);
+    write_storage_conf(d);
+    write_registries_conf(d);
+    dir
 }
 
 /// Without CAP_SYS_RESOURCE a container cannot be given limits above what

@@ -47,3 +47,9 @@ pub fn host_arch() -> &'static str {
         other => panic!("unsupported architecture {other}"),
     }
 }
+
+/// A program tests/debian-pins.txt pins, as `make deps-pinned` unpacks it:
+/// `target/debian/NAME/usr/bin/NAME` (oras, cosign).
+pub fn pinned(name: &str) -> PathBuf {
+    path(&format!("target/debian/{name}/usr/bin/{name}"))
+}

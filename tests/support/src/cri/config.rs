@@ -1,7 +1,8 @@
 //! What a node's containerd reads: its TOML config (a base of our own in the
 //! dialect's config version, with the dialect's deploy/ recipe merged in, as
 //! kind merges its containerdConfigPatches), the registry hosts it may pull
-//! from (none that answers), and the CNI network of its pods.
+//! from (none that answers, but for an optional mirror of the sandbox
+//! image's registry), and the CNI network of its pods.
 
 use super::matrix::{Containerd, Dialect};
 use crate::repo;
@@ -105,8 +106,15 @@ fn recipe(dialect: Dialect) -> Vec<toml::Table> {
 }
 
 /// Lays out `dir` for a node: its directories, `config.toml`, the registry
-/// hosts and the CNI conflist. Returns the containerd config written.
-pub(super) fn prepare(dir: &Path, socket: &Path, containerd: &Containerd) -> toml::Table {
+/// hosts and the CNI conflist. With `mirror` (an `http://host:port`
+/// endpoint), the sandbox image's registry is pulled from there; every other
+/// registry stays dead. Returns the containerd config written.
+pub(super) fn prepare(
+    dir: &Path,
+    socket: &Path,
+    containerd: &Containerd,
+    mirror: Option<&str>,
+) -> toml::Table {
     for sub in DIRS {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
     }
@@ -117,8 +125,13 @@ pub(super) fn prepare(dir: &Path, socket: &Path, containerd: &Containerd) -> tom
     for patch in recipe(containerd.dialect) {
         merge_toml(&mut config, &patch);
     }
+    let image_host = sandbox_image_of(&config).map(|image| registry_host(&image));
+    let mirrored = mirror.zip(image_host.as_deref());
+    if let (Some((mirror, host)), false) = (mirrored, containerd.uses_hosts_toml()) {
+        merge_toml(&mut config, &mirrors_table(host, mirror));
+    }
     std::fs::write(config_path(dir), toml::to_string(&config).unwrap()).unwrap();
-    write_registry_hosts(dir);
+    write_registry_hosts(dir, mirrored);
     write_cni_conflist(dir);
     config
 }
@@ -249,15 +262,40 @@ fn containerd_v3_base(dir: &Path, socket: &Path) -> toml::Table {
     base.parse().expect("base containerd config, version 3")
 }
 
+/// The registry host of an image reference, as containerd reads it: the
+/// first component when it has a dot or a port or is `localhost`, else
+/// Docker Hub.
+fn registry_host(image: &str) -> String {
+    match image.split_once('/') {
+        Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => first.into(),
+        _ => "docker.io".into(),
+    }
+}
+
+/// For 1.6: `host`'s entry in the `registry.mirrors` table, the mirror
+/// alone (replacing the dead port if `host` had it).
+fn mirrors_table(host: &str, mirror: &str) -> toml::Table {
+    let cri = r#"[plugins."io.containerd.grpc.v1.cri".registry"#;
+    format!("{cri}.mirrors.\"{host}\"]\n  endpoint = [\"{mirror}\"]\n")
+        .parse()
+        .expect("mirrors table")
+}
+
 /// certs.d/HOST/hosts.toml for every registry name: the registry itself
 /// (`server`) and its only mirror are the dead port, so nothing falls back
-/// to a real registry. Read by every version but 1.6.
-fn write_registry_hosts(dir: &Path) {
-    for host in REGISTRY_HOSTS {
+/// to a real registry; a `(mirror, host)` makes `mirror` that host's mirror
+/// instead. Read by every version but 1.6.
+fn write_registry_hosts(dir: &Path, mirrored: Option<(&str, &str)>) {
+    let hosts = REGISTRY_HOSTS.iter().copied();
+    for host in hosts.chain(mirrored.map(|(_, host)| host)) {
         let d = dir.join("certs.d").join(host);
         std::fs::create_dir_all(&d).unwrap();
+        let mirror = match mirrored {
+            Some((mirror, h)) if h == host => mirror,
+            _ => DEAD_REGISTRY,
+        };
         let hosts = format!(
-            "server = \"{DEAD_REGISTRY}\"\n\n[host.\"{DEAD_REGISTRY}\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
+            "server = \"{DEAD_REGISTRY}\"\n\n[host.\"{mirror}\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
         );
         std::fs::write(d.join("hosts.toml"), hosts).unwrap();
     }

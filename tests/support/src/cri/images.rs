@@ -1,4 +1,6 @@
-//! Images: imported from OCI archives with `ctr`, never pulled.
+//! Images: imported from OCI archives with `ctr` (or pulled from a test
+//! registry), and the CRI image calls kubelet makes: ImageStatus (with the
+//! `pinned` flag its garbage collection obeys), ListImages, RemoveImage.
 
 use super::api;
 use super::node::Node;
@@ -28,7 +30,7 @@ impl Node {
     }
 
     /// ImageStatus: the image if the CRI image service knows it.
-    fn image_status(&self, reference: &str) -> Option<api::Image> {
+    pub fn image_status(&self, reference: &str) -> Option<api::Image> {
         let mut is = self.images();
         self.call(is.image_status(api::ImageStatusRequest {
             image: Some(api::ImageSpec {
@@ -52,6 +54,28 @@ impl Node {
             }),
             auth: None,
             sandbox_config: None,
+        }))
+        .map(|_| ())
+        .map_err(|e| e.message().to_string())
+    }
+
+    /// ListImages: every image the CRI image service knows.
+    pub fn list_images(&self) -> Vec<api::Image> {
+        let mut is = self.images();
+        self.call(is.list_images(api::ListImagesRequest { filter: None }))
+            .unwrap_or_else(|e| panic!("ListImages: {e}\n{}", self.log_tail()))
+            .into_inner()
+            .images
+    }
+
+    /// RemoveImage of an image id or reference; the error text if it fails.
+    pub fn remove_image(&self, image: &str) -> Result<(), String> {
+        let mut is = self.images();
+        self.call(is.remove_image(api::RemoveImageRequest {
+            image: Some(api::ImageSpec {
+                image: image.into(),
+                ..Default::default()
+            }),
         }))
         .map(|_| ())
         .map_err(|e| e.message().to_string())

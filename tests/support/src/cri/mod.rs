@@ -5,19 +5,23 @@
 //! config and IPAM data, pinned network namespaces. containerd runs in a new
 //! network namespace of its own (loopback up), so the CNI bridge, the pods'
 //! addresses and a hostNetwork pod's "node" network never touch the host's.
-//! Images come only from OCI archives imported with `ctr`; every registry
-//! (and mirror) is 127.0.0.1:9, so an accidental pull fails at once.
+//! Images come from OCI archives imported with `ctr`, or, on a node started
+//! with [`Node::start_pulling_from`], from that [`crate::registry::Registry`]
+//! as the mirror of the sandbox image's registry; every other registry (and
+//! mirror) is 127.0.0.1:9, so an accidental pull fails at once.
 //!
 //! Which containerd and config dialect a node runs is a [`Containerd`]
 //! ([`matrix`]): Debian 12's 1.6, or a version pinned in
-//! tests/debian-pins.txt. The steps: [`config`] writes what containerd reads, [`node`] starts,
-//! connects and stops it, `pods`, `containers` and `images` are the CRI calls
-//! a test makes, `events` is `ctr`'s view, `host` finds and removes what a
+//! tests/debian-pins.txt. The steps: [`config`] writes what containerd reads,
+//! [`node`] starts, connects and stops it, `pods`, `containers` and `images`
+//! are the CRI calls a test makes, `gc` is kubelet's image garbage
+//! collection, `events` is `ctr`'s view, `host` finds and removes what a
 //! node left behind, [`workload`] packs the test workload's image.
 
 mod config;
 mod containers;
 mod events;
+mod gc;
 mod host;
 mod images;
 mod matrix;

@@ -4,6 +4,8 @@
 
 use super::matrix::Containerd;
 use super::{api, config, host};
+use crate::netns::NetNs;
+use crate::registry::Registry;
 use crate::wait::{DEADLINE, poll_some, wait_for};
 use api::image_service_client::ImageServiceClient;
 use api::runtime_service_client::RuntimeServiceClient;
@@ -44,12 +46,24 @@ impl Node {
     /// Starts `containerd` with the CRI plugin and its dialect's config, and
     /// waits until the runtime and network report ready.
     pub fn start_on(containerd: Containerd) -> Node {
+        Node::start_with(containerd, None)
+    }
+
+    /// Starts `containerd` in `registry`'s network namespace, with
+    /// `registry` as the mirror of the sandbox image's registry: the first
+    /// pod pulls the sandbox image from it, as a node pulls its own.
+    pub fn start_pulling_from(containerd: Containerd, registry: &Registry) -> Node {
+        Node::start_with(containerd, Some(registry))
+    }
+
+    fn start_with(containerd: Containerd, registry: Option<&Registry>) -> Node {
         let dir = tempfile::Builder::new()
             .prefix("pause-cri.")
             .tempdir()
             .expect("temp dir");
         let socket = dir.path().join("containerd.sock");
-        let config = config::prepare(dir.path(), &socket, &containerd);
+        let mirror = registry.map(Registry::endpoint);
+        let config = config::prepare(dir.path(), &socket, &containerd, mirror.as_deref());
         let sandbox_image = config::sandbox_image_of(&config).expect("sandbox_image set");
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -60,7 +74,7 @@ impl Node {
         let rs = RuntimeServiceClient::new(Endpoint::from_static("http://[::]").connect_lazy());
         let is = ImageServiceClient::new(Endpoint::from_static("http://[::]").connect_lazy());
         drop(guard);
-        let child = spawn_containerd(dir.path(), &containerd);
+        let child = spawn_containerd(dir.path(), &containerd, registry.map(Registry::netns));
         // From here on every failure drops the Node, whose Drop stops containerd.
         let mut node = Node {
             dir,
@@ -150,16 +164,18 @@ impl Node {
     fn remove_pods(&self) {
         for id in self.list_pods() {
             let mut rs = self.runtime();
-            let _ = self.call(tokio::time::timeout(
-                STOP_POD_TIMEOUT,
-                rs.stop_pod_sandbox(api::StopPodSandboxRequest {
+            // The timeouts are made inside the runtime: tokio's timers need it.
+            let _ = self.call(async {
+                let stop = rs.stop_pod_sandbox(api::StopPodSandboxRequest {
                     pod_sandbox_id: id.clone(),
-                }),
-            ));
-            let _ = self.call(tokio::time::timeout(
-                STOP_POD_TIMEOUT,
-                rs.remove_pod_sandbox(api::RemovePodSandboxRequest { pod_sandbox_id: id }),
-            ));
+                });
+                tokio::time::timeout(STOP_POD_TIMEOUT, stop).await
+            });
+            let _ = self.call(async {
+                let remove =
+                    rs.remove_pod_sandbox(api::RemovePodSandboxRequest { pod_sandbox_id: id });
+                tokio::time::timeout(STOP_POD_TIMEOUT, remove).await
+            });
         }
     }
 
@@ -207,20 +223,29 @@ fn log_tail(dir: &Path) -> String {
     lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
-/// containerd in a new network namespace with only loopback up, logging to
-/// the node's log file. A fetched version's directory goes first on PATH:
-/// containerd looks its shim up there, so shim and daemon always match.
-fn spawn_containerd(dir: &Path, containerd: &Containerd) -> Child {
+/// containerd in a new network namespace with only loopback up (or in
+/// `netns`, which has only loopback too), logging to the node's log file. A
+/// fetched version's directory goes first on PATH: containerd looks its
+/// shim up there, so shim and daemon always match.
+fn spawn_containerd(dir: &Path, containerd: &Containerd, netns: Option<&NetNs>) -> Child {
     let log = std::fs::File::create(log_path(dir)).unwrap();
     let mut path = containerd.bin_dir().into_iter().collect::<Vec<_>>();
     path.extend(std::env::split_paths(
         &std::env::var_os("PATH").unwrap_or_default(),
     ));
-    Command::new("unshare")
-        .args(["--net", "--", "sh", "-c"])
-        .arg(r#"ip link set lo up && exec "$1" --config "$2""#)
-        .arg("sh")
-        .arg(containerd.binary("containerd"))
+    let mut command = match netns {
+        Some(netns) => netns.command(containerd.binary("containerd")),
+        None => {
+            let mut c = Command::new("unshare");
+            c.args(["--net", "--", "sh", "-c"])
+                .arg(r#"ip link set lo up && exec "$@""#)
+                .arg("sh")
+                .arg(containerd.binary("containerd"));
+            c
+        }
+    };
+    command
+        .arg("--config")
         .arg(config::config_path(dir))
         .env("PATH", std::env::join_paths(path).unwrap())
         .stdin(Stdio::null())

@@ -49,13 +49,19 @@ impl Node {
 
     /// RunPodSandbox, then checks READY; returns the sandbox and its host PID.
     pub fn run_pod(&self, config: &api::PodSandboxConfig) -> Sandbox {
+        self.try_run_pod(config)
+            .unwrap_or_else(|e| panic!("RunPodSandbox: {e}\n{}", self.log_tail()))
+    }
+
+    /// RunPodSandbox: the READY sandbox, or containerd's error message.
+    pub fn try_run_pod(&self, config: &api::PodSandboxConfig) -> Result<Sandbox, String> {
         let mut rs = self.runtime();
         let id = self
             .call(rs.run_pod_sandbox(api::RunPodSandboxRequest {
                 config: Some(config.clone()),
                 runtime_handler: String::new(),
             }))
-            .unwrap_or_else(|e| panic!("RunPodSandbox: {e}\n{}", self.log_tail()))
+            .map_err(|e| e.message().to_string())?
             .into_inner()
             .pod_sandbox_id;
         let (state, info) = self.pod_status(&id);
@@ -67,7 +73,7 @@ impl Node {
         let pid = info["pid"]
             .as_i64()
             .expect("verbose status has the sandbox pid") as i32;
-        Sandbox { id, pid }
+        Ok(Sandbox { id, pid })
     }
 
     /// PodSandboxStatus (verbose): state and containerd's info JSON.
