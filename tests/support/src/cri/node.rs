@@ -150,16 +150,17 @@ impl Node {
     fn remove_pods(&self) {
         for id in self.list_pods() {
             let mut rs = self.runtime();
-            let _ = self.call(tokio::time::timeout(
-                STOP_POD_TIMEOUT,
-                rs.stop_pod_sandbox(api::StopPodSandboxRequest {
+            // The timeouts are made inside the runtime: a tokio timer made
+            // outside one panics, and a panic in Drop aborts.
+            self.call(async {
+                let stop = rs.stop_pod_sandbox(api::StopPodSandboxRequest {
                     pod_sandbox_id: id.clone(),
-                }),
-            ));
-            let _ = self.call(tokio::time::timeout(
-                STOP_POD_TIMEOUT,
-                rs.remove_pod_sandbox(api::RemovePodSandboxRequest { pod_sandbox_id: id }),
-            ));
+                });
+                let _ = tokio::time::timeout(STOP_POD_TIMEOUT, stop).await;
+                let remove =
+                    rs.remove_pod_sandbox(api::RemovePodSandboxRequest { pod_sandbox_id: id });
+                let _ = tokio::time::timeout(STOP_POD_TIMEOUT, remove).await;
+            });
         }
     }
 
