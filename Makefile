@@ -60,7 +60,7 @@ WORKLOAD_ARCHIVE := target/e2e/pause-workload.docker.tar
 .PHONY: help build size oci oci-repro push sign image run \
   test lint test-behaviour test-behaviour-emulated test-stress test-stress-emulated test-seccomp \
   test-release test-e2e test-e2e-docker test-e2e-podman test-e2e-containerd \
-  bench bench-quick deps deps-pinned clean FORCE \
+  bench bench-quick bench-density deps deps-pinned clean FORCE \
   workload workload-image docker-pause-image podman-archives
 
 help: ## list the targets
@@ -212,12 +212,18 @@ BENCH_REV  = $(REVISION)$(shell git diff --quiet HEAD -- src Cargo.toml build.rs
 BENCH      = BENCH_REVISION=$(BENCH_REV) cargo run -q --locked -p pause-bench -- \
   --bin-dir bin --arch $(HOST_ARCH) $(if $(REF_PAUSE),--ref $(REF_PAUSE))
 
-bench: deps build ## pause next to catatonit -P (and REF_PAUSE=/path): writes benches/results/
+bench: deps build workload ## pause next to catatonit -P (and REF_PAUSE=/path): writes benches/results/
 	$(BENCH) --out $(BENCH_OUT) --command "make bench"
 
-bench-quick: deps build ## the whole benchmark harness with few iterations, asserting no timing (CI)
+bench-quick: deps build workload ## the whole benchmark harness with few iterations, asserting no timing (CI)
 	cargo test -q --locked -p pause-bench
 	$(BENCH) --quick --out target/bench-quick --command "make bench-quick"
+
+# Node sizes for bench-density, e.g. DENSITY_PODS=10,110; empty is 10,110,250.
+DENSITY_PODS ?=
+bench-density: deps bin/pause-linux-$(HOST_ARCH) workload ## N pods a node per peer via containerd 2.1's CRI (part of bench): benches/results/density.*
+	$(BENCH) --density $(if $(DENSITY_PODS),--density-pods $(DENSITY_PODS)) --out $(BENCH_OUT) \
+	  --command "make bench-density$(if $(DENSITY_PODS), DENSITY_PODS=$(DENSITY_PODS))"
 
 ##@ Dependencies
 # Debian packages by what needs them; `make deps` installs whichever are missing.

@@ -15,12 +15,20 @@ pub struct Args {
     /// Set in the child process of the sandbox phase: where it writes its
     /// figures (see sandbox_phase.rs).
     pub sandbox_only: Option<PathBuf>,
+    /// Only the density phase (`make bench-density`).
+    pub density: bool,
+    /// Set in the child process of the density phase: where it writes.
+    pub density_child: Option<PathBuf>,
+    /// Node sizes instead of the plan's (`--density-pods 10,110`).
+    pub density_pods: Option<Vec<usize>>,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: pause-bench [--quick] [--out DIR] [--bin-dir DIR] [--arch ARCH] [--catatonit PATH]\n\
          \x20                  [--ref PATH] [--oci-archive PATH] [--command TEXT]\n\
+         \x20                  [--density] [--density-pods N,N,...]\n\
+         --density runs only the node-density phase (writes density.md, density.json, density.svg).\n\
          REF_PAUSE=/path/to/pause in the environment is the same as --ref."
     );
     std::process::exit(2)
@@ -39,6 +47,9 @@ pub fn parse() -> Args {
         oci_archive: repo::pause_archive(),
         command: "pause-bench".into(),
         sandbox_only: None,
+        density: false,
+        density_child: None,
+        density_pods: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -55,8 +66,26 @@ pub fn parse() -> Args {
             "--oci-archive" => a.oci_archive = val().into(),
             "--command" => a.command = val(),
             "--sandbox-only" => a.sandbox_only = Some(val().into()),
+            "--density" => a.density = true,
+            "--density-child" => a.density_child = Some(val().into()),
+            "--density-pods" => a.density_pods = Some(pod_counts(&val())),
             _ => usage(),
         }
     }
     a
+}
+
+/// "10,110,250" -> [10, 110, 250]; anything else is a usage error.
+fn pod_counts(text: &str) -> Vec<usize> {
+    let counts: Result<Vec<usize>, _> = text.split(',').map(|n| n.trim().parse()).collect();
+    match counts {
+        // The CNI bridge's /24 holds 253 pods besides its gateway.
+        Ok(c) if !c.is_empty() && c.iter().all(|&n| (1..=253).contains(&n)) => c,
+        _ => {
+            eprintln!(
+                "pause-bench: --density-pods wants counts 1..=253 separated by commas, not {text:?}"
+            );
+            usage()
+        }
+    }
 }

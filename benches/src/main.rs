@@ -8,6 +8,15 @@
 mod args;
 mod callgrind;
 mod chart;
+mod cpu;
+mod density;
+mod density_batch;
+mod density_chart;
+mod density_left;
+mod density_memory;
+mod density_phase;
+mod density_pods;
+mod density_report;
 mod idle;
 mod image;
 mod latency;
@@ -38,12 +47,19 @@ fn main() {
         eprintln!("pause-bench: needs root (every peer runs as PID 1 of a new PID namespace)");
         std::process::exit(1);
     }
-    let plan = Plan::new(args.quick);
+    let plan = Plan::new(args.quick).with_density_pods(args.density_pods.clone());
     if let Some(out) = &args.sandbox_only {
         sandbox_phase::child(&args, &plan, out);
         return;
     }
+    if let Some(out) = &args.density_child {
+        density::child(&peer::peers_of(&args), &plan, &args.arch, out);
+        return;
+    }
     let bench = Bench::new(args, plan);
+    if bench.args.density {
+        return density_only(bench);
+    }
     let mut m = vec![Measured::default(); bench.peers.len()];
     let load_start = machine::loadavg();
     let sizes = sizes::measure(&bench, &mut m);
@@ -52,11 +68,35 @@ fn main() {
     reaping::measure(&bench, &mut m);
     idle::measure(&bench, &mut m);
     let sandbox = sandbox_phase::measure(&bench, &mut m);
-    bench.done(&m);
+    let density = density_phase::measure(&bench);
+    bench.done(&m, density.error.is_none());
     let out = bench.args.out.clone();
-    let results = bench.results(m, sizes, sandbox, load_start);
+    let results = bench.results(m, sizes, sandbox, density, load_start);
     results::write(&results, &out);
     results::exit_if_incomplete(&results);
+}
+
+/// `make bench-density`: the density phase alone, written beside the
+/// table as density.md, density.json and density.svg.
+fn density_only(bench: Bench) {
+    let load_start = machine::loadavg();
+    let density = density_phase::measure(&bench);
+    bench.done(&[], density.error.is_none());
+    let written = results::Density {
+        command: bench.args.command.clone(),
+        machine: machine::machine(load_start),
+        plan: bench.plan.clone(),
+        peers: bench.peers.clone(),
+        density,
+    };
+    results::write_density(&written, &bench.args.out);
+    let missing = density_report::missing(&written.plan, &written.peers, &written.density);
+    if !missing.is_empty() {
+        for x in &missing {
+            eprintln!("pause-bench: not measured: {x}");
+        }
+        std::process::exit(1);
+    }
 }
 
 /// What every measurement step shares.
@@ -99,9 +139,9 @@ impl Bench {
     }
 
     /// Ends the measurements: the run's files go, unless something failed.
-    fn done(&self, m: &[Measured]) {
+    fn done(&self, m: &[Measured], density_ok: bool) {
         self.step("done");
-        if m.iter().all(|x| x.errors.is_empty()) {
+        if density_ok && m.iter().all(|x| x.errors.is_empty()) {
             let _ = std::fs::remove_dir_all(&self.tmp);
         } else {
             eprintln!("pause-bench: kept {} for inspection", self.tmp.display());
@@ -113,6 +153,7 @@ impl Bench {
         measured: Vec<Measured>,
         sizes: sizes::Sizes,
         sandbox: sandbox_phase::Outcome,
+        density: density_phase::Outcome,
         load_start: String,
     ) -> Results {
         Results {
@@ -125,6 +166,7 @@ impl Bench {
             oci_archive: sizes.oci_archive,
             sandbox_note: sandbox.note,
             sandbox_required: sandbox.required,
+            density,
         }
     }
 }

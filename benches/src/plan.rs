@@ -13,11 +13,25 @@ pub struct Plan {
     pub reap_rounds: usize,
     pub idle_seconds: u64,
     pub sandbox_runs: usize,
+    /// Node sizes of the density phase, in sandbox-only pods.
+    pub density_pods: Vec<usize>,
+    /// Pods started at once in its parallel batches (1 is the serial one).
+    pub density_width: usize,
+    /// Pods with a container of the workload, started `density_width` at once.
+    pub density_container_pods: usize,
 }
 
 impl Plan {
     pub fn new(quick: bool) -> Self {
         if quick { Self::quick() } else { Self::full() }
+    }
+
+    /// The plan with other density sizes (`--density-pods`); none keeps it.
+    pub fn with_density_pods(mut self, pods: Option<Vec<usize>>) -> Self {
+        if let Some(p) = pods {
+            self.density_pods = p;
+        }
+        self
     }
 
     fn full() -> Self {
@@ -31,6 +45,10 @@ impl Plan {
             reap_rounds: 5,
             idle_seconds: 10,
             sandbox_runs: 50,
+            // kubelet's default maximum, and what many clusters run.
+            density_pods: vec![10, 110, 250],
+            density_width: 8,
+            density_container_pods: 110,
         }
     }
 
@@ -45,6 +63,9 @@ impl Plan {
             reap_rounds: 1,
             idle_seconds: 1,
             sandbox_runs: 2,
+            density_pods: vec![3],
+            density_width: 3,
+            density_container_pods: 2,
         }
     }
 }

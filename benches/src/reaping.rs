@@ -4,7 +4,7 @@
 //! by round. The orphans are test_support's, the same the binary's own suites
 //! make.
 
-use crate::{Bench, Measured, Peer, container_env, stats};
+use crate::{Bench, Measured, Peer, container_env, cpu, stats};
 use nix::unistd::Pid;
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
@@ -17,6 +17,8 @@ use test_support::spawn;
 struct Samples {
     last_exit_ms: Vec<f64>,
     release_ms: Vec<f64>,
+    tick_us_per_orphan: Vec<f64>,
+    run_us_per_orphan: Vec<f64>,
 }
 
 pub fn measure(b: &Bench, m: &mut [Measured]) {
@@ -44,6 +46,8 @@ pub fn measure(b: &Bench, m: &mut [Measured]) {
     for (x, s) in m.iter_mut().zip(&samples) {
         x.reap_last_exit_ms = stats::summary(&s.last_exit_ms);
         x.reap_release_ms = stats::summary(&s.release_ms);
+        x.reap_cpu_tick_us = stats::summary(&s.tick_us_per_orphan);
+        x.reap_cpu_run_us = stats::summary(&s.run_us_per_orphan);
     }
 }
 
@@ -64,6 +68,9 @@ fn round_of(
     let r = watch_reaping(pid, orphans, Duration::from_secs(30))?;
     s.last_exit_ms.push(r.last_exit_to_clear_ns as f64 / 1e6);
     s.release_ms.push(r.release_to_clear_ns as f64 / 1e6);
+    let per_orphan_us = |ns: u64| ns as f64 / 1e3 / orphans as f64;
+    s.tick_us_per_orphan.push(per_orphan_us(r.cpu.ticks_ns));
+    s.run_us_per_orphan.push(per_orphan_us(r.cpu.run_ns));
     let left = m.zombies_left.unwrap_or(0).max(r.zombies_left);
     m.zombies_left = Some(left);
     guard.stop()?;
@@ -78,6 +85,8 @@ struct Reaped {
     pub release_to_clear_ns: u64,
     /// Zombies still there at the deadline.
     pub zombies_left: usize,
+    /// The peer's CPU time from the release to no child left.
+    pub cpu: cpu::Spent,
 }
 
 /// Makes `n` orphans in the PID namespace of `peer`, which must be its PID 1
@@ -93,6 +102,7 @@ fn watch_reaping(peer: Pid, n: usize, deadline: Duration) -> Result<Reaped, Stri
     }
 
     let has_children = HasChildren::open(peer.as_raw())?;
+    let cpu_before = cpu::of(peer.as_raw())?;
     let released = monotonic_ns();
     orphans.release();
     // A tight loop, never a sleep: it measures when the last zombie goes.
@@ -105,7 +115,9 @@ fn watch_reaping(peer: Pid, n: usize, deadline: Duration) -> Result<Reaped, Stri
             break (monotonic_ns(), procfs::zombies_of(peer.as_raw()).len());
         }
     };
+    let cpu = cpu::of(peer.as_raw())?.since(&cpu_before);
     Ok(Reaped {
+        cpu,
         last_exit_to_clear_ns: clear.saturating_sub(orphans.last_exit_ns()),
         release_to_clear_ns: clear.saturating_sub(released),
         zombies_left,

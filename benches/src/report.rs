@@ -73,6 +73,7 @@ pub fn markdown(r: &Results) -> String {
     o.push_str(&table(r));
     o.push_str(&notes(r));
     o.push_str(&errors(r));
+    o.push_str(&crate::density_report::markdown(&r.peers, &r.density));
     o
 }
 
@@ -286,9 +287,31 @@ fn reaping_rows(t: &mut Table) {
         "",
         None,
     );
+    reaping_cpu_rows(t);
     let cells = t.each(|x| opt(x.zombies_left.map(|z| z as u64)));
     let ok = t.me().zombies_left.map(|z| z == 0);
     t.row("reaping: zombies left", cells, "0", ok);
+}
+
+/// Reaping as work: the peer's CPU per orphan, which holds still from run
+/// to run where the latency above does not.
+fn reaping_cpu_rows(t: &mut Table) {
+    let r = t.r;
+    let run = |x: &Measured| x.reap_cpu_run_us.map(|s| s.median);
+    let cells = t.each(|x| summary(&x.reap_cpu_run_us));
+    t.row(
+        "reaping CPU µs per orphan (schedstat run time), median (min–max)",
+        cells,
+        "median ≤ best peer",
+        ratio(r, run).map(|q| q <= 1.0),
+    );
+    let cells = t.each(|x| summary(&x.reap_cpu_tick_us));
+    t.row(
+        "reaping CPU µs per orphan (utime+stime, 10 ms ticks)",
+        cells,
+        "",
+        None,
+    );
 }
 
 fn idle_rows(t: &mut Table) {
@@ -443,7 +466,7 @@ fn short_rev(rev: &str) -> String {
 pub fn missing(r: &Results) -> Vec<String> {
     let mut out = Vec::new();
     for (p, x) in r.peers.iter().zip(&r.measured) {
-        let checks: [(&str, bool); 12] = [
+        let checks: [(&str, bool); 13] = [
             ("binary bytes", x.binary_bytes.is_some()),
             ("image bytes", x.image.is_some()),
             ("idle memory", x.vmrss_kb.is_some() && x.pss_kb.is_some()),
@@ -452,6 +475,7 @@ pub fn missing(r: &Results) -> Vec<String> {
             ("stop latency", x.stop.is_some()),
             ("reaping time", x.reap_last_exit_ms.is_some()),
             ("zombies left", x.zombies_left.is_some()),
+            ("reaping CPU", x.reap_cpu_run_us.is_some()),
             ("idle context switches", x.idle_switches.is_some()),
             ("idle CPU ticks", x.idle_ticks.is_some()),
             ("no errors", x.errors.is_empty()),
@@ -469,6 +493,9 @@ pub fn missing(r: &Results) -> Vec<String> {
     if r.arch_sizes.is_empty() {
         out.push("sizes of the project's binaries".into());
     }
+    out.extend(crate::density_report::missing(
+        &r.plan, &r.peers, &r.density,
+    ));
     out
 }
 

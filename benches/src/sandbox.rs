@@ -19,7 +19,7 @@ use test_support::spawn;
 use test_support::wait::DEADLINE;
 
 /// Polls until the process runs the peer's binary (runc's init has exec'd).
-fn wait_exec(pid: Pid, image_name: &str) {
+pub fn wait_exec(pid: Pid, image_name: &str) {
     let start = Instant::now();
     loop {
         let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
@@ -104,7 +104,7 @@ pub fn measure(peers: &[Peer], arch: &str, runs: usize) -> Vec<Lifecycle> {
 
 /// Packs `peer` under the sandbox image reference `node` is configured
 /// with, and imports it.
-fn import_as_sandbox_image(node: &Node, peer: &Peer, arch: &str) {
+pub fn import_as_sandbox_image(node: &Node, peer: &Peer, arch: &str) {
     let (name, tag) = node
         .sandbox_image
         .rsplit_once(':')

@@ -116,7 +116,7 @@ fn child_command(args: &Args, tmp: &Path, json: &Path) -> std::process::Command 
 }
 
 /// Why the child failed: the panic message, or else the end of its log.
-fn failure(st: ExitStatus, log: &Path) -> String {
+pub fn failure(st: ExitStatus, log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     let at = lines

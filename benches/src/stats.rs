@@ -1,9 +1,9 @@
 //! Summaries of repeated measurements.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Median with the extremes, for figures measured a few times.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Summary {
     pub median: f64,
     pub min: f64,

@@ -38,6 +38,10 @@ pub use config::{
 /// The CRI API types, for suites that build their own requests.
 pub use k8s_cri::v1 as api;
 pub use k8s_cri::v1::NamespaceMode;
+/// A CRI runtime client of a node ([`Node::runtime`]), for suites that make
+/// calls of their own, concurrently.
+pub type RuntimeClient =
+    api::runtime_service_client::RuntimeServiceClient<tonic::transport::Channel>;
 pub use matrix::{Containerd, Dialect, PINS};
 pub use node::Node;
 pub use pods::Sandbox;

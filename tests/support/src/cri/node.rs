@@ -164,17 +164,16 @@ impl Node {
     fn remove_pods(&self) {
         for id in self.list_pods() {
             let mut rs = self.runtime();
-            // The timeouts are made inside the runtime: tokio's timers need it.
-            let _ = self.call(async {
+            // The timeouts are made inside the runtime: a tokio timer made
+            // outside one panics, and a panic in Drop aborts.
+            self.call(async {
                 let stop = rs.stop_pod_sandbox(api::StopPodSandboxRequest {
                     pod_sandbox_id: id.clone(),
                 });
-                tokio::time::timeout(STOP_POD_TIMEOUT, stop).await
-            });
-            let _ = self.call(async {
+                let _ = tokio::time::timeout(STOP_POD_TIMEOUT, stop).await;
                 let remove =
                     rs.remove_pod_sandbox(api::RemovePodSandboxRequest { pod_sandbox_id: id });
-                tokio::time::timeout(STOP_POD_TIMEOUT, remove).await
+                let _ = tokio::time::timeout(STOP_POD_TIMEOUT, remove).await;
             });
         }
     }

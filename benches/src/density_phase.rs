@@ -1,0 +1,118 @@
+//! The density phase, seen from the harness: runs density.rs in a child
+//! process (the CRI library panics on failure, and panics abort), removes
+//! whatever the child left, and reads the batches it finished.
+
+use crate::density_batch::{Batch, CONTAINERD};
+use crate::{Bench, sandbox, sandbox_phase};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Instant;
+use test_support::ci;
+
+/// The phase's outcome: the batches, how they were taken, or why not.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct Outcome {
+    pub note: String,
+    /// Whether the phase had to run (runtime present, or CI).
+    pub required: bool,
+    pub batches: Vec<Batch>,
+    /// Why the phase stopped early, if it did.
+    pub error: Option<String>,
+    /// The phase's wall time, s.
+    pub seconds: f64,
+}
+
+pub fn measure(b: &Bench) -> Outcome {
+    let missing = sandbox::unavailable().or_else(|| CONTAINERD.missing());
+    if let Some(why) = missing {
+        return Outcome {
+            note: format!("not measured: {why}"),
+            required: ci::in_ci(),
+            ..Default::default()
+        };
+    }
+    let p = &b.plan;
+    b.step(&format!(
+        "density through containerd {}'s CRI: {:?} pods, 1 and {} at a time; {} with a container",
+        CONTAINERD.series, p.density_pods, p.density_width, p.density_container_pods
+    ));
+    let t0 = Instant::now();
+    let (batches, error) = run_child(b);
+    let note = format!(
+        "containerd {} ({}), runc, cgroupfs ({}), CNI bridge on a /24; a fresh node per batch; \
+         each peer packed by the project's packer (xtask) as the pinned sandbox image",
+        CONTAINERD.series,
+        CONTAINERD.pinned_version().unwrap_or_default(),
+        if crate::density_memory::cgroup_v2() {
+            "cgroup v2"
+        } else {
+            "cgroup v1"
+        },
+    );
+    Outcome {
+        note,
+        required: true,
+        batches,
+        error,
+        seconds: t0.elapsed().as_secs_f64(),
+    }
+}
+
+/// Runs the child, cleans up after it and reads the batches it finished.
+fn run_child(b: &Bench) -> (Vec<Batch>, Option<String>) {
+    let tmp = b.tmp.join("density");
+    std::fs::create_dir_all(&tmp).expect("create temp dir");
+    let json = b.tmp.join("density.json");
+    let log = b.tmp.join("density.log");
+    b.step(&format!("density: batch by batch in {}", log.display()));
+    let ran = std::fs::File::create(&log).and_then(|f| {
+        child_command(b, &tmp, &json)
+            .stdin(std::process::Stdio::null())
+            .stdout(f.try_clone()?)
+            .stderr(f)
+            .status()
+    });
+    let left = sandbox::cleanup(&tmp);
+    let _ = std::fs::remove_dir_all(&tmp);
+    if !left.is_empty() {
+        eprintln!(
+            "pause-bench: removed what the density phase left: {}",
+            left.join("; ")
+        );
+    }
+    let batches: Vec<Batch> = std::fs::read(&json)
+        .ok()
+        .and_then(|j| serde_json::from_slice(&j).ok())
+        .unwrap_or_default();
+    let error = match ran {
+        Ok(st) if st.success() => None,
+        Ok(st) => Some(sandbox_phase::failure(st, &log)),
+        Err(e) => Some(e.to_string()),
+    };
+    (batches, error)
+}
+
+/// This harness again, as the phase's child, writing to `json`.
+fn child_command(b: &Bench, tmp: &Path, json: &Path) -> std::process::Command {
+    let a = &b.args;
+    let pods: Vec<String> = b.plan.density_pods.iter().map(|n| n.to_string()).collect();
+    let mut cmd = std::process::Command::new(std::env::current_exe().expect("own path"));
+    cmd.env("RUST_BACKTRACE", "0")
+        .env("TMPDIR", tmp)
+        .arg("--density-child")
+        .arg(json)
+        .arg("--density-pods")
+        .arg(pods.join(","))
+        .arg("--bin-dir")
+        .arg(&a.bin_dir)
+        .arg("--arch")
+        .arg(&a.arch)
+        .arg("--catatonit")
+        .arg(&a.catatonit)
+        .arg("--ref")
+        .arg(a.reference.clone().unwrap_or_default());
+    if a.quick {
+        cmd.arg("--quick");
+    }
+    cmd
+}
