@@ -83,7 +83,7 @@ FORCE:
 size: ## check every binary in bin/ against its byte budget (xtask/src/size.rs)
 	@cargo xtask size
 
-oci: build ## write bin/pause-oci.tar, one reproducible OCI image index for every architecture
+oci: build ## write bin/pause-oci.tar, one reproducible OCI image index for every architecture, each image with its SBOM and provenance
 	cargo xtask oci --source "$(SOURCE)" --revision $(REVISION) $(if $(OCI_NAME),--name $(OCI_NAME))
 
 oci-repro: ## build bin/pause-oci.tar in two fresh clones of HEAD and compare the bytes
@@ -162,9 +162,9 @@ test-e2e-docker: deps docker-pause-image workload-image ## tests/e2e/tests/docke
 test-e2e-podman: deps oci podman-archives ## tests/e2e/tests/podman.rs: the image as a podman pod's infra container
 	$(E2E) --test podman -- --test-threads 2
 
-test-e2e-containerd: deps oci workload ## tests/e2e/tests/{containerd,archive,recipes}.rs: containerd 1.6, 1.7 and 2.1's CRI, the archive, deploy/
+test-e2e-containerd: deps oci workload ## tests/e2e/tests/{containerd,archive,attestations,recipes}.rs: containerd 1.6, 1.7 and 2.1's CRI, the archive and its referrers, deploy/
 	@# Test names in full: each carries the containerd version and dialect it ran on.
-	$(E2E) --test containerd --test archive --test recipes -- --format pretty
+	$(E2E) --test containerd --test archive --test attestations --test recipes -- --format pretty
 
 workload: deps
 	cargo build -q --release --locked -p pause-workload --target $(WORKLOAD_TARGET)
