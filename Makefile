@@ -87,7 +87,7 @@ FORCE:
 size: ## check every binary in bin/ against its byte budget (xtask/src/size.rs)
 	@cargo xtask size
 
-oci: build ## write bin/pause-oci.tar, one reproducible OCI image index for every architecture
+oci: build ## write bin/pause-oci.tar, one reproducible OCI image index for every architecture, each image with its SBOM and provenance
 	cargo xtask oci --name $(IMAGE_NAME) --revision $(REVISION) $(if $(SOURCE),--source "$(SOURCE)")
 
 # Where `make push` publishes: host[:port][/path] (http:// or https:// may lead).
@@ -181,9 +181,9 @@ test-e2e-docker: deps docker-pause-image workload-image ## tests/e2e/tests/docke
 test-e2e-podman: deps oci podman-archives ## tests/e2e/tests/podman{,_rootless}.rs: the image as a podman pod's infra container, as root and rootless
 	$(E2E) --test podman --test podman_rootless -- --test-threads 2
 
-test-e2e-containerd: deps oci workload ## tests/e2e/tests/{containerd,registry,pinning,archive,recipes}.rs: containerd 1.6, 1.7 and 2.1's CRI (imported and pulled, pinned against GC), the archive, deploy/
+test-e2e-containerd: deps oci workload ## tests/e2e/tests/{containerd,registry,pinning,published,archive,attestations,recipes}.rs: containerd 1.6, 1.7 and 2.1's CRI (imported and pulled, pinned against GC), the published and signed image, the archive and its referrers, deploy/
 	@# Test names in full: each carries the containerd version and dialect it ran on.
-	$(E2E) --test containerd --test registry --test pinning --test archive --test recipes -- --format pretty
+	$(E2E) --test containerd --test registry --test pinning --test published --test archive --test attestations --test recipes -- --format pretty
 
 workload: deps
 	cargo build -q --release --locked -p pause-workload --target $(WORKLOAD_TARGET)

@@ -9,9 +9,18 @@
 //! - `index.json` names one image index (annotation `org.opencontainers.image.ref.name`
 //!   = the tag, `io.containerd.image.name` = the full reference for `ctr import`);
 //! - that image index lists one image manifest per platform;
-//! - each manifest has one config and one gzip layer holding only the binary.
+//! - each manifest has one config and one gzip layer holding only the binary;
+//! - with `build_attested`, index.json also lists each image's referrers
+//!   (its SBOM and provenance: `referrers`, `sbom`, `provenance`).
 
+pub mod crates;
+pub mod provenance;
+pub mod referrers;
+pub mod sbom;
 pub mod size;
+pub mod targets;
+
+pub use referrers::{Attachment, Attest, Referrer};
 
 use flate2::{Compression, GzBuilder};
 use oci_spec::image::{
@@ -78,6 +87,8 @@ pub struct Image {
     pub manifest_digest: String,
     pub config_digest: String,
     pub layer_digest: String,
+    /// The documents attached to it (none from `build`).
+    pub referrers: Vec<Referrer>,
 }
 
 #[derive(Clone, Debug)]
@@ -109,7 +120,7 @@ pub fn platform_of(arch: &str) -> Result<(String, Option<String>)> {
     }
 }
 
-fn sha256_hex(data: &[u8]) -> String {
+pub fn sha256_hex(data: &[u8]) -> String {
     let d = Sha256::digest(data);
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -153,15 +164,15 @@ fn header(path: &str, size: u64, mode: u32, epoch: i64, dir: bool) -> Result<tar
     Ok(h)
 }
 
-fn rfc3339(epoch: i64) -> Result<String> {
+pub fn rfc3339(epoch: i64) -> Result<String> {
     let t = time::OffsetDateTime::from_unix_timestamp(epoch)?;
     Ok(t.format(&time::format_description::well_known::Rfc3339)?)
 }
 
-struct Blobs(BTreeMap<String, Vec<u8>>);
+pub(crate) struct Blobs(BTreeMap<String, Vec<u8>>);
 
 impl Blobs {
-    fn add(&mut self, media: MediaType, data: Vec<u8>) -> Result<Descriptor> {
+    pub(crate) fn add(&mut self, media: MediaType, data: Vec<u8>) -> Result<Descriptor> {
         let hex = sha256_hex(&data);
         let digest = oci_spec::image::Digest::try_from(format!("sha256:{hex}"))?;
         let d = Descriptor::new(media, data.len() as u64, digest);
@@ -172,6 +183,11 @@ impl Blobs {
 
 /// Builds the archive in memory.
 pub fn build(opts: &Options, inputs: &[Input]) -> Result<Built> {
+    build_attested(opts, inputs, &referrers::Nothing)
+}
+
+/// Builds the archive with what `attest` gives for each image attached to it.
+pub fn build_attested(opts: &Options, inputs: &[Input], attest: &dyn Attest) -> Result<Built> {
     if inputs.is_empty() {
         return Err("no binaries given".into());
     }
@@ -179,6 +195,7 @@ pub fn build(opts: &Options, inputs: &[Input]) -> Result<Built> {
     let mut blobs = Blobs(BTreeMap::new());
     let mut manifests = Vec::new();
     let mut images = Vec::new();
+    let mut artifacts = Vec::new();
     let mut seen = BTreeSet::new();
     for input in inputs {
         let target = Target::of(&input.arch)?;
@@ -186,12 +203,19 @@ pub fn build(opts: &Options, inputs: &[Input]) -> Result<Built> {
         if !seen.insert(target.name.clone()) {
             return Err(format!("platform {} given twice", target.name).into());
         }
-        let (manifest, image) = add_image(&mut blobs, &shared, &target, input)?;
+        let (manifest, mut image) = add_image(&mut blobs, &shared, &target, input)?;
+        let mut subject = manifest.clone();
+        subject.set_platform(None);
+        for attachment in attest.documents(input, &image)? {
+            let (artifact, referrer) = referrers::add(&mut blobs, &subject, attachment)?;
+            artifacts.push(artifact);
+            image.referrers.push(referrer);
+        }
         manifests.push(manifest);
         images.push(image);
     }
     let index = add_image_index(&mut blobs, &shared, manifests)?;
-    let layout_index = layout_index(opts, &index)?;
+    let layout_index = layout_index(opts, &index, artifacts)?;
     Ok(Built {
         archive: archive(blobs, layout_index, opts.epoch)?,
         index_digest: index.digest().to_string(),
@@ -280,6 +304,7 @@ fn add_image(
         manifest_digest: manifest.digest().to_string(),
         config_digest: config.digest().to_string(),
         layer_digest: layer.digest().to_string(),
+        referrers: Vec::new(),
     };
     Ok((manifest, image))
 }
@@ -380,25 +405,28 @@ fn add_image_index(
 
 /// The layout's `index.json`: points at the image index and names it twice,
 /// by tag (the OCI annotation layout tools read) and by full reference (the
-/// annotation `ctr images import` names the image by).
-fn layout_index(opts: &Options, index: &Descriptor) -> Result<Vec<u8>> {
+/// annotation `ctr images import` names the image by); then the referrers,
+/// unnamed, each with its artifact type.
+fn layout_index(opts: &Options, index: &Descriptor, referrers: Vec<Descriptor>) -> Result<Vec<u8>> {
+    let mut manifests = vec![
+        DescriptorBuilder::default()
+            .media_type(MediaType::ImageIndex)
+            .digest(index.digest().clone())
+            .size(index.size())
+            .annotations(HashMap::from([
+                (REF_NAME.to_string(), opts.tag.clone()),
+                (
+                    CONTAINERD_IMAGE_NAME.to_string(),
+                    format!("{}:{}", opts.name, opts.tag),
+                ),
+            ]))
+            .build()?,
+    ];
+    manifests.extend(referrers);
     let top = ImageIndexBuilder::default()
         .schema_version(SCHEMA_VERSION)
         .media_type(MediaType::ImageIndex)
-        .manifests(vec![
-            DescriptorBuilder::default()
-                .media_type(MediaType::ImageIndex)
-                .digest(index.digest().clone())
-                .size(index.size())
-                .annotations(HashMap::from([
-                    (REF_NAME.to_string(), opts.tag.clone()),
-                    (
-                        CONTAINERD_IMAGE_NAME.to_string(),
-                        format!("{}:{}", opts.name, opts.tag),
-                    ),
-                ]))
-                .build()?,
-        ])
+        .manifests(manifests)
         .build()?;
     canonical_json(&top)
 }

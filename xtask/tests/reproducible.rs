@@ -65,17 +65,7 @@ fn pack_in(dir: &Path, mode: u32, mtime: SystemTime) -> (Vec<u8>, String) {
         args.push("--label".into());
         args.push(format!("{k}={v}"));
     }
-    for (a, _) in ARCHES {
-        let name = format!("bin/pause-linux-{}", a.replace('/', "-"));
-        let f = dir.join(&name);
-        std::fs::write(&f, binary(a)).unwrap();
-        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(mode)).unwrap();
-        std::fs::File::options()
-            .write(true)
-            .open(&f)
-            .unwrap()
-            .set_modified(mtime)
-            .unwrap();
+    for (a, name) in write_binaries(dir, mode, mtime) {
         args.push(format!("{a}={name}"));
     }
     let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
@@ -91,6 +81,52 @@ fn pack_in(dir: &Path, mode: u32, mtime: SystemTime) -> (Vec<u8>, String) {
     );
     let bytes = std::fs::read(dir.join("bin/pause-oci.tar")).unwrap();
     (bytes, String::from_utf8(out.stdout).unwrap())
+}
+
+/// Writes each fake binary as `bin/pause-linux-<arch>` with the given mode
+/// and mtime; returns (arch, relative path) pairs.
+fn write_binaries(dir: &Path, mode: u32, mtime: SystemTime) -> Vec<(&'static str, String)> {
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    let mut written = Vec::new();
+    for (a, _) in ARCHES {
+        let name = format!("bin/pause-linux-{}", a.replace('/', "-"));
+        let f = dir.join(&name);
+        std::fs::write(&f, binary(a)).unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(mode)).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&f)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        written.push((a, name));
+    }
+    written
+}
+
+/// `xtask oci` on the fake binaries in `dir`, every project fact given by a
+/// flag but the ones it reads from this checkout (Cargo.lock, link.ld,
+/// rustc): the archive with each image's SBOM and provenance.
+fn oci_in(dir: &Path, source: &str, mode: u32, mtime: SystemTime) -> Vec<u8> {
+    write_binaries(dir, mode, mtime);
+    let epoch = EPOCH.to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "oci",
+            "--bin-dir",
+            "bin",
+            "--out",
+            "out.tar",
+            "--epoch",
+            &epoch,
+        ])
+        .args(["--source", source, "--revision", "0123456789abcdef"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "xtask oci failed: {stderr}");
+    std::fs::read(dir.join("out.tar")).unwrap()
 }
 
 fn sha256(data: &[u8]) -> String {
@@ -309,4 +345,70 @@ fn check_layer(tar_bytes: &[u8], arch: &str) {
     assert_eq!((h.uid().unwrap(), h.gid().unwrap()), (0, 0));
     assert_eq!(h.mtime().unwrap(), EPOCH as u64);
     assert_eq!(data, &binary(arch), "layer of {arch} holds another binary");
+}
+
+#[test]
+fn sbom_and_provenance_are_reproducible_and_name_no_host_path() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let url = "https://example.invalid/pause";
+    let now = SystemTime::now();
+    let bytes_a = oci_in(&a.path().join("one"), url, 0o755, now);
+    let bytes_b = oci_in(
+        &b.path().join("two/clone"),
+        url,
+        0o700,
+        now - Duration::from_secs(86_400),
+    );
+    assert!(bytes_a == bytes_b, "archives with referrers differ");
+
+    let files: BTreeMap<_, _> = entries(&bytes_a)
+        .into_iter()
+        .map(|(p, _, d)| (p, d))
+        .collect();
+    let top = json(&files["index.json"]);
+    let types: Vec<&str> = top["manifests"].as_array().unwrap()[1..]
+        .iter()
+        .map(|m| m["artifactType"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types.len(),
+        2 * ARCHES.len(),
+        "an SBOM and a provenance per image"
+    );
+    for (path, data) in &files {
+        let text = String::from_utf8_lossy(data);
+        for host in [
+            a.path(),
+            b.path(),
+            Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap(),
+        ] {
+            let host = host.to_str().unwrap();
+            assert!(!text.contains(host), "{path} names the host path {host}");
+        }
+    }
+}
+
+#[test]
+fn a_local_source_path_never_reaches_the_provenance() {
+    let d = tempfile::tempdir().unwrap();
+    let local = d.path().join("checkout");
+    let bytes = oci_in(&local, local.to_str().unwrap(), 0o755, SystemTime::now());
+    let files: BTreeMap<_, _> = entries(&bytes)
+        .into_iter()
+        .map(|(p, _, d)| (p, d))
+        .collect();
+    let statements: Vec<Value> = files
+        .values()
+        .filter_map(|d| serde_json::from_slice::<Value>(d).ok())
+        .filter(|v| v["_type"] == "https://in-toto.io/Statement/v1")
+        .collect();
+    assert_eq!(statements.len(), ARCHES.len());
+    for statement in statements {
+        let text = statement.to_string();
+        assert!(!text.contains(local.to_str().unwrap()), "{text}");
+        assert!(
+            statement["predicate"]["buildDefinition"]["externalParameters"]["source"].is_null()
+        );
+    }
 }

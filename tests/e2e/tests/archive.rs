@@ -25,10 +25,11 @@ fn skopeo_reads_the_index_and_every_platform() {
         archive.display()
     );
     let version = repo::version();
-    let all = format!("oci-archive:{}", archive.display());
-    let tagged = format!("{all}:{version}");
+    // By tag: index.json also lists the images' referrers (SBOM and
+    // provenance), so a reference without one is ambiguous to skopeo.
+    let tagged = format!("oci-archive:{}:{version}", archive.display());
 
-    let index = skopeo(&["inspect", "--raw", &all]);
+    let index = skopeo(&["inspect", "--raw", &tagged]);
     assert_eq!(
         index["mediaType"],
         "application/vnd.oci.image.index.v1+json"

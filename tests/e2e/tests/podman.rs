@@ -89,7 +89,7 @@ impl<'a> Pod<'a> {
     /// Loads both images, creates and starts the pod, and waits until pause
     /// waits for signals.
     fn start(podman: &'a Podman, pause_tar: &Path, workload_tar: &Path) -> Pod<'a> {
-        let pause_image = podman.load(pause_tar);
+        let pause_image = podman.pull_oci_archive(pause_tar, &test_support::repo::version());
         let workload = podman.load(workload_tar);
         let name = unique("pod");
         podman

@@ -95,6 +95,15 @@ impl Podman {
             .unwrap_or_else(|| panic!("no image name in: {}", r.describe()))
     }
 
+    /// Copies image `tag` of an OCI archive into podman's storage; returns
+    /// its image ID. `load` cannot take the project's archive: its index.json
+    /// lists the referrers beside the image, and podman loads an OCI archive
+    /// only when it holds one entry.
+    pub fn pull_oci_archive(&self, archive: &Path, tag: &str) -> String {
+        let source = format!("oci-archive:{}:{tag}", archive.display());
+        self.ok(&["pull", "-q", &source]).trim().to_string()
+    }
+
     /// `podman inspect --format FORMAT WHAT`, which must succeed.
     pub fn inspect(&self, what: &str, format: &str) -> String {
         self.ok(&["inspect", "--format", format, what])

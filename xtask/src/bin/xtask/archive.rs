@@ -20,8 +20,13 @@ pub fn input(arch: &str, file: &Path) -> xtask::Result<Input> {
 
 /// Packs `inputs` into `out`, then prints the archive's path, the image
 /// index digest and one line per platform.
-pub fn write(out: &Path, opts: &Options, inputs: &[Input]) -> xtask::Result<()> {
-    let built = xtask::build(opts, inputs)?;
+pub fn write(
+    out: &Path,
+    opts: &Options,
+    inputs: &[Input],
+    attest: &dyn xtask::Attest,
+) -> xtask::Result<()> {
+    let built = xtask::build_attested(opts, inputs, attest)?;
     // Write beside the target, then rename: a reader never sees half an archive.
     let partial = out.with_extension("tar.partial");
     std::fs::write(&partial, &built.archive).map_err(|e| format!("{}: {e}", partial.display()))?;
@@ -36,6 +41,12 @@ pub fn write(out: &Path, opts: &Options, inputs: &[Input]) -> xtask::Result<()> 
     );
     for image in &built.images {
         println!("  {:<16} {}", image.platform, image.manifest_digest);
+        for referrer in &image.referrers {
+            println!(
+                "    {:<30} {}",
+                referrer.artifact_type, referrer.manifest_digest
+            );
+        }
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! `oci-repro` and `size` targets call them.
 
 mod archive;
+mod attest;
 mod oci;
 mod pack;
 mod project;
@@ -16,7 +17,8 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [options]
 
 commands:
-  oci        write bin/pause-oci.tar: the project's image for every architecture
+  oci        write bin/pause-oci.tar: the project's image for every architecture, each
+             image with its SBOM (CycloneDX) and provenance (SLSA) as OCI referrers
   oci-repro  build the archive in two fresh clones of HEAD and compare the bytes
   size       check every bin/pause-linux-<arch> against its byte budget
   pack       the packer under `oci`, every field a flag (see `cargo xtask pack --help`)

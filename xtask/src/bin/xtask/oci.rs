@@ -1,7 +1,7 @@
 //! `cargo xtask oci`: bin/pause-oci.tar, the release artefact. One image
 //! index for every architecture; the same commit gives the same bytes.
 
-use crate::{archive, project};
+use crate::{archive, attest, project};
 use lexopt::{Arg, Parser, ValueExt};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -31,7 +31,12 @@ pub fn run(args: &mut Parser) -> xtask::Result<()> {
         .map(|arch| archive::input(arch, &project::binary(&bin_dir, arch)))
         .collect::<xtask::Result<Vec<_>>>()
         .map_err(|e| format!("{e} (`make build` writes the binaries)"))?;
-    archive::write(&out, &opts, &inputs)
+    let label = |key: &str| {
+        let value = opts.labels.get(&format!("org.opencontainers.image.{key}"));
+        value.cloned().unwrap_or_default()
+    };
+    let facts = attest::Facts::gather(&opts, &label("source"), &label("revision"))?;
+    archive::write(&out, &opts, &inputs, &facts)
 }
 
 fn parse(args: &mut Parser) -> xtask::Result<Flags> {

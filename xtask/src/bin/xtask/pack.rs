@@ -40,7 +40,7 @@ pub fn run(args: &mut Parser) -> xtask::Result<()> {
         .iter()
         .map(|(arch, file)| archive::input(arch, file))
         .collect::<xtask::Result<Vec<_>>>()?;
-    archive::write(&out, &opts, &inputs)
+    archive::write(&out, &opts, &inputs, &xtask::referrers::Nothing)
 }
 
 fn parse(args: &mut Parser) -> xtask::Result<Flags> {

@@ -37,7 +37,13 @@ pub fn run(args: &mut Parser) -> xtask::Result<()> {
     if sums[0] != sums[1] {
         return Err("oci-repro: the two archives differ".into());
     }
-    println!("oci-repro: identical");
+    // The referrers are part of the bytes compared; say so, and refuse an
+    // archive that lost them, which would compare equal just as well.
+    let referrers = referrers(&scratch.path().join("a").join(ARCHIVE))?;
+    if referrers == 0 {
+        return Err("oci-repro: the archive carries no SBOM or provenance".into());
+    }
+    println!("oci-repro: identical, with {referrers} referrers (SBOM and provenance)");
     Ok(())
 }
 
@@ -123,4 +129,20 @@ fn file_name(dir: &Path) -> String {
 fn sha256_file(path: &Path) -> xtask::Result<String> {
     let data = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(format!("{:x}", Sha256::digest(&data)))
+}
+
+/// How many artifact manifests (referrers) the archive's index.json lists.
+fn referrers(archive: &Path) -> xtask::Result<usize> {
+    let mut tar = tar::Archive::new(File::open(archive)?);
+    for entry in tar.entries()? {
+        let entry = entry?;
+        if entry.path()?.as_os_str() == "index.json" {
+            let index: serde_json::Value = serde_json::from_reader(entry)?;
+            let manifests = index["manifests"].as_array().into_iter().flatten();
+            return Ok(manifests
+                .filter(|m| m.get("artifactType").is_some())
+                .count());
+        }
+    }
+    Err(format!("{}: no index.json", archive.display()).into())
 }
