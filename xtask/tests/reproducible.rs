@@ -393,7 +393,24 @@ fn sbom_and_provenance_are_reproducible_and_name_no_host_path() {
 fn a_local_source_path_never_reaches_the_provenance() {
     let d = tempfile::tempdir().unwrap();
     let local = d.path().join("checkout");
-    let bytes = oci_in(&local, local.to_str().unwrap(), 0o755, SystemTime::now());
+    // Given as the source, a path is refused with a reason...
+    write_binaries(&local, 0o755, SystemTime::now());
+    let refused = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["oci", "--bin-dir", "bin", "--out", "out.tar", "--source"])
+        .arg(&local)
+        .current_dir(&local)
+        .output()
+        .unwrap();
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "a local path accepted as source"
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("is not an http(s) URL"), "{stderr}");
+    // ...and with no source (empty: what a clone of a directory gets), the
+    // provenance names none.
+    let bytes = oci_in(&local, "", 0o755, SystemTime::now());
     let files: BTreeMap<_, _> = entries(&bytes)
         .into_iter()
         .map(|(p, _, d)| (p, d))
