@@ -214,7 +214,8 @@ impl<'a> RootlessPod<'a> {
         workload_tar: &Path,
         options: &[&str],
     ) -> RootlessPod<'a> {
-        let pause_image = podman.load(&user.give_file(pause_tar));
+        let pause_tar = user.give_file(pause_tar);
+        let pause_image = podman.pull_oci_archive(&pause_tar, &test_support::repo::version());
         let workload = podman.load(&user.give_file(workload_tar));
         let name = unique("rootless");
         let mut create = vec!["pod", "create", "--name", &name, "--infra-image"];
