@@ -8,6 +8,7 @@
 use crate::Result;
 use crate::crates::Crate;
 use cyclonedx_bom::external_models::date_time::DateTime;
+use cyclonedx_bom::models::bom::BomReference;
 use cyclonedx_bom::models::component::Classification;
 use cyclonedx_bom::models::composition::{AggregateType, Composition, Compositions};
 use cyclonedx_bom::models::dependency::{Dependencies, Dependency};
@@ -86,8 +87,6 @@ pub fn cyclonedx(facts: &Facts) -> Result<Vec<u8>> {
     // Compact, as every other document of the archive.
     crate::canonical_json(&serde_json::from_slice::<serde_json::Value>(&pretty)?)
 }
-
-use cyclonedx_bom::models::bom::BomReference;
 
 fn image_component(facts: &Facts) -> Component {
     let mut c = Component::new(
