@@ -55,19 +55,22 @@ pub fn platform_manifests(archive: &Path) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| {
-            let p = &m["platform"];
-            let mut platform = format!(
-                "{}/{}",
-                p["os"].as_str().unwrap(),
-                p["architecture"].as_str().unwrap()
-            );
-            if let Some(v) = p["variant"].as_str() {
-                platform += &format!("/{v}");
-            }
-            (platform, m["digest"].as_str().unwrap().to_string())
-        })
+        .map(|m| (platform_of(m), m["digest"].as_str().unwrap().to_string()))
         .collect()
+}
+
+/// `os/arch[/variant]` of an image index entry.
+pub fn platform_of(entry: &Value) -> String {
+    let p = &entry["platform"];
+    let mut name = format!(
+        "{}/{}",
+        p["os"].as_str().unwrap(),
+        p["architecture"].as_str().unwrap()
+    );
+    if let Some(v) = p["variant"].as_str() {
+        name = format!("{name}/{v}");
+    }
+    name
 }
 
 /// The documents the archive attaches to the image manifest `subject`, by

@@ -3,6 +3,7 @@
 //! itself. What they say is checked against what the repository holds: the
 //! binaries in bin/, the crate graph `cargo tree` prints, Cargo.lock.
 
+use pause_e2e::layout::platform_of;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -28,7 +29,7 @@ const PLATFORMS: [(&str, &str, &str); 8] = [
 
 /// `oras ARGS` (the pinned oras, `make deps-pinned`), which must succeed.
 fn oras(args: &[&str]) -> Vec<u8> {
-    let mut c = Command::new(repo::path("target/debian/oras/usr/bin/oras"));
+    let mut c = Command::new(repo::pinned("oras"));
     c.args(args);
     run(c).check().out.stdout
 }
@@ -46,17 +47,11 @@ fn sha256(file: &Path) -> String {
 }
 
 fn archive() -> Option<PathBuf> {
-    let oras = repo::path("target/debian/oras/usr/bin/oras");
+    let oras = repo::pinned("oras");
     if !require(oras.is_file(), "oras (make deps-pinned)") {
         return None;
     }
-    let archive = repo::pause_archive();
-    assert!(
-        archive.is_file(),
-        "{} missing: run `make oci`",
-        archive.display()
-    );
-    Some(archive)
+    Some(repo::built_pause_archive())
 }
 
 #[test]
@@ -104,20 +99,6 @@ fn oras_discovers_an_sbom_and_a_provenance_for_every_platform() {
             }
         }
     }
-}
-
-/// `os/arch[/variant]` of an index entry.
-fn platform_of(entry: &Value) -> String {
-    let p = &entry["platform"];
-    let mut name = format!(
-        "{}/{}",
-        p["os"].as_str().unwrap(),
-        p["architecture"].as_str().unwrap()
-    );
-    if let Some(v) = p["variant"].as_str() {
-        name = format!("{name}/{v}");
-    }
-    name
 }
 
 /// The artifact manifest points at exactly the image's descriptor and holds

@@ -32,12 +32,7 @@ fn node(containerd: Containerd) -> Option<(Node, Workload)> {
     if !can_run_on(containerd) {
         return None;
     }
-    let archive = repo::pause_archive();
-    assert!(
-        archive.exists(),
-        "{} missing: run `make oci` (or `make test-e2e-containerd`)",
-        archive.display()
-    );
+    let archive = repo::built_pause_archive();
     let node = Node::start_on(containerd);
     let image = node.sandbox_image.clone();
     node.import(&archive, &image);

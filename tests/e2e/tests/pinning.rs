@@ -69,12 +69,7 @@ fn node(containerd: Containerd) -> Option<Node> {
     if !can_run_on(containerd) {
         return None;
     }
-    let archive = repo::pause_archive();
-    assert!(
-        archive.exists(),
-        "{} missing: run `make oci` (or `make test-e2e-containerd`)",
-        archive.display()
-    );
+    repo::built_pause_archive();
     Some(Node::start_on(containerd))
 }
 

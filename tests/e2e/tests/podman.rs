@@ -14,9 +14,8 @@ use std::time::Instant;
 use test_support::ci::{is_root, require};
 use test_support::command::Run;
 use test_support::podman::{self, Podman};
-use test_support::procfs::{cmdline, namespace, status_field, waiting_for_signals};
+use test_support::procfs::{cmdline, namespace, status_field};
 use test_support::repo::pause_archive;
-use test_support::wait::{DEADLINE, wait_for};
 
 const ORPHANS_LIVE: usize = 150;
 const ORPHANS_SHORT: usize = 200;
@@ -92,29 +91,7 @@ impl<'a> Pod<'a> {
         let pause_image = podman.pull_oci_archive(pause_tar, &test_support::repo::version());
         let workload = podman.load(workload_tar);
         let name = unique("pod");
-        podman
-            .run(&[
-                "pod",
-                "create",
-                "--name",
-                &name,
-                "--infra-image",
-                &pause_image,
-                "--share",
-                "pid,net,ipc",
-                "--network",
-                "none",
-            ])
-            .check();
-        podman.run(&["pod", "start", &name]).check();
-        let infra = podman.ok(&["pod", "inspect", "--format", "{{.InfraContainerID}}", &name]);
-        let pause: i32 = podman
-            .inspect(&infra, "{{.State.Pid}}")
-            .parse()
-            .expect("infra State.Pid");
-        wait_for("pause to wait for signals", DEADLINE, || {
-            waiting_for_signals(pause)
-        });
+        let (infra, pause) = podman.start_pod(&name, &pause_image, &["--network", "none"]);
         Pod {
             podman,
             name,

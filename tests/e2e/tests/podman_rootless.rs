@@ -218,19 +218,7 @@ impl<'a> RootlessPod<'a> {
         let pause_image = podman.pull_oci_archive(&pause_tar, &test_support::repo::version());
         let workload = podman.load(&user.give_file(workload_tar));
         let name = unique("rootless");
-        let mut create = vec!["pod", "create", "--name", &name, "--infra-image"];
-        create.extend([pause_image.as_str(), "--share", "pid,net,ipc"]);
-        create.extend(options);
-        podman.run(&create).check();
-        podman.run(&["pod", "start", &name]).check();
-        let infra = podman.ok(&["pod", "inspect", "--format", "{{.InfraContainerID}}", &name]);
-        let pause: i32 = podman
-            .inspect(&infra, "{{.State.Pid}}")
-            .parse()
-            .expect("infra State.Pid");
-        wait_for("pause to wait for signals", DEADLINE, || {
-            waiting_for_signals(pause)
-        });
+        let (infra, pause) = podman.start_pod(&name, &pause_image, options);
         RootlessPod {
             podman,
             name,

@@ -85,12 +85,7 @@ fn pulling_node(containerd: Containerd) -> Option<(Node, Registry, Archive)> {
     if !can_run_on(containerd) || !require(missing.is_none(), &missing.unwrap_or_default()) {
         return None;
     }
-    let archive = repo::pause_archive();
-    assert!(
-        archive.exists(),
-        "{} missing: run `make oci` (or `make test-e2e-containerd`)",
-        archive.display()
-    );
+    let archive = repo::built_pause_archive();
     let registry = Registry::start_isolated();
     let pushed = registry.push(&archive);
     eprintln!("{}", pushed.stdout().lines().next().unwrap_or_default());

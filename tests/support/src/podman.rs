@@ -104,6 +104,28 @@ impl Podman {
         self.ok(&["pull", "-q", &source]).trim().to_string()
     }
 
+    /// Creates and starts pod `name` with `infra_image` as its infra
+    /// container sharing pid, net and ipc (plus `options`), and waits until
+    /// pause waits for signals; returns the infra container's ID and its
+    /// process's host PID.
+    pub fn start_pod(&self, name: &str, infra_image: &str, options: &[&str]) -> (String, i32) {
+        let mut create = vec!["pod", "create", "--name", name, "--infra-image"];
+        create.extend([infra_image, "--share", "pid,net,ipc"]);
+        create.extend(options);
+        self.run(&create).check();
+        self.run(&["pod", "start", name]).check();
+        let infra = self.ok(&["pod", "inspect", "--format", "{{.InfraContainerID}}", name]);
+        let pause: i32 = self
+            .inspect(infra.trim(), "{{.State.Pid}}")
+            .trim()
+            .parse()
+            .expect("infra State.Pid");
+        crate::wait::wait_for("pause to wait for signals", crate::wait::DEADLINE, || {
+            procfs::waiting_for_signals(pause)
+        });
+        (infra, pause)
+    }
+
     /// `podman inspect --format FORMAT WHAT`, which must succeed.
     pub fn inspect(&self, what: &str, format: &str) -> String {
         self.ok(&["inspect", "--format", format, what])

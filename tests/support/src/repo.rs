@@ -33,6 +33,18 @@ pub fn pause_archive() -> PathBuf {
         .unwrap_or_else(|| path("bin/pause-oci.tar"))
 }
 
+/// [`pause_archive`], which a suite needs built: a missing one is a failure
+/// that says how to make it.
+pub fn built_pause_archive() -> PathBuf {
+    let archive = pause_archive();
+    assert!(
+        archive.is_file(),
+        "{} missing: run `make oci` (or the suite's make target)",
+        archive.display()
+    );
+    archive
+}
+
 /// This machine's architecture as Kubernetes (and the binaries' names in
 /// `bin/`) spell it.
 pub fn host_arch() -> &'static str {
