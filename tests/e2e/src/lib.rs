@@ -179,3 +179,36 @@ macro_rules! containerd_matrix {
         }
     };
 }
+
+/// The host process `pid` is this project's pause: named `pause` (READY can
+/// come before runc's init has exec'd the entrypoint, when it is still
+/// `runc:[2:INIT]`), and, when the suite runs the default archive, the very
+/// binary `make build` wrote for this machine.
+pub fn assert_runs_our_pause(pid: i32) {
+    test_support::wait::poll("the sandbox process named pause", || {
+        std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "pause")
+    });
+    let default = test_support::repo::path("bin/pause-oci.tar");
+    if std::env::var_os("PAUSE_OCI_ARCHIVE").is_none_or(|a| a == default) {
+        let arch = test_support::repo::host_arch();
+        let ours = test_support::repo::path(&format!("bin/pause-linux-{arch}"));
+        let exe = std::fs::read(format!("/proc/{pid}/exe")).unwrap();
+        assert!(
+            exe == std::fs::read(&ours).unwrap(),
+            "sandbox runs another binary than {}",
+            ours.display()
+        );
+    }
+}
+
+/// The host process `pid` is PID 1 of its pod: `/pause` alone on its
+/// command line, and 1 as its PID in the pod's namespace.
+pub fn assert_pid1_of_pod(pid: i32) {
+    use test_support::procfs::{cmdline, status_field};
+    assert_eq!(cmdline(pid), Some(vec!["/pause".to_string()]));
+    assert_eq!(
+        status_field(pid, "NSpid").unwrap().split(' ').next_back(),
+        Some("1"),
+        "PID 1 of the pod"
+    );
+}

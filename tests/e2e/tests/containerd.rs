@@ -45,26 +45,11 @@ fn node(containerd: Containerd) -> Option<(Node, Workload)> {
 /// 65535:65535 without capabilities (pause_e2e::sandbox_user), waiting for
 /// signals (blocked in rt_sigtimedwait).
 fn assert_is_our_pause(s: &Sandbox) {
-    // READY can come before runc's init has exec'd the entrypoint: until
-    // then the process is `runc:[2:INIT]`.
-    poll("the sandbox process named pause", || {
-        std::fs::read_to_string(format!("/proc/{}/comm", s.pid)).is_ok_and(|c| c.trim() == "pause")
-    });
+    pause_e2e::assert_runs_our_pause(s.pid);
     pause_e2e::sandbox_user::assert_sandbox_credentials(
         s.pid,
         &pause_e2e::sandbox_user::CONTAINERD,
     );
-    // The very binary `make build` wrote for this architecture, when the
-    // default archive is in use.
-    if std::env::var_os("PAUSE_OCI_ARCHIVE").is_none() {
-        let ours = repo::path(&format!("bin/pause-linux-{}", repo::host_arch()));
-        let exe = std::fs::read(format!("/proc/{}/exe", s.pid)).unwrap();
-        assert!(
-            exe == std::fs::read(&ours).unwrap(),
-            "sandbox runs another binary than {}",
-            ours.display()
-        );
-    }
     poll("pause waiting in rt_sigtimedwait", || {
         syscall(s.pid) == Some(nix::libc::SYS_rt_sigtimedwait)
     });

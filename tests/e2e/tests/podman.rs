@@ -14,7 +14,7 @@ use std::time::Instant;
 use test_support::ci::{is_root, require};
 use test_support::command::Run;
 use test_support::podman::{self, Podman};
-use test_support::procfs::{cmdline, namespace, status_field};
+use test_support::procfs::namespace;
 use test_support::repo::pause_archive;
 
 const ORPHANS_LIVE: usize = 150;
@@ -45,12 +45,7 @@ fn pause_as_infra_container_of_a_podman_pod() {
     let podman = Podman::new();
     let pod = Pod::start(&podman, &pause_tar, &workload_tar);
     let pause = pod.pause;
-    assert_eq!(cmdline(pause), Some(vec!["/pause".to_string()]));
-    assert_eq!(
-        status_field(pause, "NSpid").unwrap().split(' ').next_back(),
-        Some("1"),
-        "PID 1 of the pod"
-    );
+    pause_e2e::assert_pid1_of_pod(pause);
     sandbox_user::assert_sandbox_credentials(pause, &sandbox_user::PODMAN_ROOT);
 
     let info = pod.workload(&["info"], None).check().stdout();

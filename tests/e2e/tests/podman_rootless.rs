@@ -82,12 +82,7 @@ fn rootless_pod_with_65536_subordinate_ids() {
     let podman = Podman::rootless(&user);
     let pod = RootlessPod::start(&podman, &user, &pause_tar, &workload_tar, &[]);
     let pause = pod.pause;
-    assert_eq!(cmdline(pause), Some(vec!["/pause".to_string()]));
-    assert_eq!(
-        status_field(pause, "NSpid").unwrap().split(' ').next_back(),
-        Some("1"),
-        "PID 1 of the pod"
-    );
+    pause_e2e::assert_pid1_of_pod(pause);
     let (uid, gid) = (user.login.uid.as_raw(), user.login.gid.as_raw());
     assert_sandbox_credentials(pause, &podman_rootless(uid, gid));
     assert_ne!(

@@ -18,10 +18,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use test_support::ci::require;
 use test_support::command::run;
-use test_support::cri::{Containerd, NamespaceMode, Node, Sandbox, can_run_on};
+use test_support::cri::{Containerd, NamespaceMode, Node, can_run_on};
 use test_support::registry::{self, Registry, Request};
 use test_support::repo;
-use test_support::wait::poll;
 
 /// What the archive holds, as a registry must serve it: the image index's
 /// digest, and this machine's platform manifest with its config and layer.
@@ -106,23 +105,6 @@ fn fetched(requests: &[Request], what: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// The sandbox runs this project's pause: the very binary `make build`
-/// wrote for this machine, as the archive packs it.
-fn assert_runs_our_pause(s: &Sandbox) {
-    poll("the sandbox process named pause", || {
-        std::fs::read_to_string(format!("/proc/{}/comm", s.pid)).is_ok_and(|c| c.trim() == "pause")
-    });
-    if std::env::var_os("PAUSE_OCI_ARCHIVE").is_none_or(|a| a == repo::path("bin/pause-oci.tar")) {
-        let ours = repo::path(&format!("bin/pause-linux-{}", repo::host_arch()));
-        let exe = std::fs::read(format!("/proc/{}/exe", s.pid)).unwrap();
-        assert!(
-            exe == std::fs::read(&ours).unwrap(),
-            "sandbox runs another binary than {}",
-            ours.display()
-        );
-    }
-}
-
 /// The image containerd holds under the sandbox image's name: the archive's
 /// index digest, as CRI ImageStatus and `ctr images ls` report it.
 fn assert_holds_the_archives_index(node: &Node, archive: &Archive) {
@@ -184,20 +166,20 @@ fn the_first_pod_pulls_this_platform_and_later_pods_need_no_registry(containerd:
     );
     let before = registry.requests().len();
     let first = node.run_pod(&node.pod_config("first", NamespaceMode::Pod, false));
-    assert_runs_our_pause(&first);
+    pause_e2e::assert_runs_our_pause(first.pid);
     let pulled = registry.requests()[before..].to_vec();
     assert_holds_the_archives_index(&node, &archive);
     assert_only_this_platform_fetched(&node, &pulled, &archive);
 
     let before = registry.requests().len();
     let second = node.run_pod(&node.pod_config("second", NamespaceMode::Pod, false));
-    assert_runs_our_pause(&second);
+    pause_e2e::assert_runs_our_pause(second.pid);
     let again = registry.requests()[before..].to_vec();
     assert!(again.is_empty(), "the second pod fetched {again:?}");
 
     registry.stop();
     let offline = node.run_pod(&node.pod_config("offline", NamespaceMode::Pod, false));
-    assert_runs_our_pause(&offline);
+    pause_e2e::assert_runs_our_pause(offline.pid);
     eprintln!(
         "containerd {} ({:?}): pulled {} from {}; 2 more pods, the last with the registry down",
         containerd.series,
@@ -243,7 +225,7 @@ fn a_registry_down_at_the_first_pull_fails_the_pod_with_containerds_error(contai
     assert!(node.image_status(&node.sandbox_image).is_none());
     registry.start();
     let s = node.run_pod(&config);
-    assert_runs_our_pause(&s);
+    pause_e2e::assert_runs_our_pause(s.pid);
     node.stop_pod(&s.id);
     node.remove_pod(&s.id);
 }
