@@ -60,7 +60,7 @@ WORKLOAD_ARCHIVE := target/e2e/pause-workload.docker.tar
 .PHONY: help build size oci oci-repro push sign image run \
   test lint test-behaviour test-behaviour-emulated test-stress test-stress-emulated test-seccomp \
   test-release test-e2e test-e2e-docker test-e2e-podman test-e2e-containerd \
-  bench bench-quick bench-density deps deps-pinned clean FORCE \
+  bench bench-quick bench-density deps deps-pinned deps-go clean FORCE \
   workload workload-image docker-pause-image podman-archives
 
 help: ## list the targets
@@ -251,6 +251,11 @@ deps: deps-pinned ## install the Debian packages, Rust targets and components th
 	@rustup component add rustfmt clippy rust-src 2>&1 | grep -v "is up to date" || true
 	@rustup target add $(foreach a,$(filter-out $(SOURCE_CORE_TARGETS),$(ARCHES)),$(target_$(a))) \
 	  $(WORKLOAD_TARGET) 2>&1 | grep -v "is up to date" || true
+
+# Built from their Go modules into target/go/NAME/ once per pin: see the script.
+GO_TOOLS ?=
+deps-go: ## build the Go programs tests/go/pins.txt pins (GO_TOOLS=NAME... for some) into target/go/
+	@tests/go/build.sh $(GO_TOOLS)
 
 # Fetched into target/debian/ once, never installed: see the script.
 deps-pinned: ## fetch the programs tests/debian-pins.txt pins (containerd 1.7 and 2.1, oras, cosign) from Debian's archive
