@@ -5,6 +5,7 @@
 use crate::ci;
 use crate::command::{Run, run};
 use crate::repo;
+use crate::teardown::{self, Live, Resource};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -72,14 +73,17 @@ pub fn inspect(name: &str, format: &str) -> String {
 /// is dropped, whether or not it was ever created.
 pub struct Container {
     pub name: String,
+    live: Live,
 }
 
 impl Container {
     /// A fresh name starting with `prefix`; nothing is created yet.
     pub fn named(prefix: &str) -> Container {
-        Container {
-            name: unique(prefix),
-        }
+        let name = unique(prefix);
+        let live = teardown::register(
+            Resource::new(format!("docker container {name}")).container(&name),
+        );
+        Container { name, live }
     }
 
     /// `docker run --name NAME ARGS` (ARGS: options, image, command).
@@ -110,9 +114,6 @@ impl Container {
 
 impl Drop for Container {
     fn drop(&mut self) {
-        let r = run(docker(&["rm", "-f", "-v", &self.name]));
-        if !r.ok() {
-            eprintln!("teardown: {}", r.describe());
-        }
+        self.live.release();
     }
 }

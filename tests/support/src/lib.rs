@@ -17,6 +17,7 @@ pub mod registry;
 pub mod repo;
 pub mod rootless;
 pub mod spawn;
+pub mod teardown;
 pub mod wait;
 
 #[cfg(feature = "cri")]

@@ -7,6 +7,7 @@ use crate::ci;
 use crate::command::{Run, run};
 use crate::procfs;
 use crate::rootless::{Login, User};
+use crate::teardown::{self, Live};
 use nix::sys::resource::{RLIM_INFINITY, Resource, getrlimit};
 use std::path::Path;
 use std::process::Command;
@@ -28,14 +29,19 @@ pub struct Podman {
     dir: tempfile::TempDir,
     /// Rootless: the user podman runs as.
     user: Option<Login>,
+    /// Its directory, with every conmon, container and mount in it.
+    live: Live,
 }
 
 impl Podman {
     /// podman as root.
     pub fn new() -> Podman {
+        let dir = installation(&std::env::temp_dir(), "pause-podman.");
+        let live = registered(&dir, "podman (root)");
         Podman {
-            dir: installation(&std::env::temp_dir(), "pause-podman."),
+            dir,
             user: None,
+            live,
         }
     }
 
@@ -44,9 +50,11 @@ impl Podman {
         // Rootless podman wants a run root path under 50 characters.
         let dir = installation(&user.login.dir, "podman.");
         user.login.own(dir.path());
+        let live = registered(&dir, &format!("podman (rootless, {})", user.name()));
         Podman {
             dir,
             user: Some(user.login.clone()),
+            live,
         }
     }
 
@@ -150,9 +158,14 @@ impl Drop for Podman {
                 eprintln!("teardown: {}", r.describe());
             }
         }
-        procfs::unmount_all_under(self.dir.path());
-        // The directory itself goes with the TempDir.
+        // Then whatever podman could not remove: processes, mounts, the directory.
+        self.live.release();
     }
+}
+
+/// The harness's record of an installation, before anything runs in it.
+fn registered(dir: &tempfile::TempDir, what: &str) -> Live {
+    teardown::register(teardown::Resource::new(format!("{what} {}", dir.path().display())).dir(dir.path()))
 }
 
 /// A temporary directory in `parent` with podman's configuration files and

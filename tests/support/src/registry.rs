@@ -3,12 +3,13 @@
 //! its config, storage and request log in a temp dir. It can be stopped and
 //! started again on the same port and storage (a registry that is down), and
 //! its log says what clients fetched. Dropping it kills it and removes
-//! everything.
+//! everything; so do a signal and the next run ([`crate::teardown`]).
 
 use crate::ci;
 use crate::command::{Run, run};
 use crate::netns::NetNs;
 use crate::repo;
+use crate::teardown::{self, Live, Resource};
 use crate::wait::{DEADLINE, wait_for};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -21,6 +22,7 @@ pub struct Registry {
     netns: NetNs,
     port: u16,
     child: Option<Child>,
+    live: Live,
 }
 
 /// One request the registry served, from its access log.
@@ -63,6 +65,9 @@ impl Registry {
             .prefix("pause-registry.")
             .tempdir()
             .expect("temp dir");
+        let live = teardown::register(
+            Resource::new(format!("registry {}", dir.path().display())).dir(dir.path()),
+        );
         let port = netns.run(|| {
             let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
             l.local_addr().unwrap().port()
@@ -72,6 +77,7 @@ impl Registry {
             netns,
             port,
             child: None,
+            live,
         };
         std::fs::write(registry.config_path(), registry.config()).unwrap();
         registry.start();
@@ -110,6 +116,7 @@ impl Registry {
             .stderr(log)
             .spawn()
             .expect("start docker-registry");
+        self.live.add_process(child.id());
         self.child = Some(child);
         self.wait_answering();
     }
@@ -128,6 +135,7 @@ impl Registry {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+            self.live.forget_process(child.id());
         }
     }
 
@@ -185,6 +193,7 @@ impl Registry {
 impl Drop for Registry {
     fn drop(&mut self) {
         self.stop();
+        self.live.release();
     }
 }
 

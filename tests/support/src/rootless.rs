@@ -8,11 +8,9 @@
 
 use crate::ci;
 use crate::command::run;
-use crate::procfs;
-use crate::wait::{DEADLINE, wait_for};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::{Gid, Pid, Uid, chown};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use crate::teardown::{self, Live, Resource};
+use nix::unistd::{Gid, Uid, chown};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -93,7 +91,10 @@ pub struct User {
     /// This user's lines of /etc/subuid and /etc/subgid.
     pub subuids: IdRange,
     pub subgids: IdRange,
-    dir: tempfile::TempDir,
+    /// Kept while the user lives; removed by the teardown.
+    _dir: tempfile::TempDir,
+    /// The account, its processes and its directory, for the teardown.
+    live: Live,
 }
 
 /// Users made by this process so far: tells their names apart.
@@ -130,6 +131,11 @@ impl User {
         // At most 32 characters, as useradd wants.
         let n = USERS.fetch_add(1, Ordering::Relaxed);
         let name = format!("pause-rl-{}-{n}", std::process::id());
+        let live = teardown::register(
+            Resource::new(format!("rootless user {name}"))
+                .dir(dir.path())
+                .user(&name),
+        );
         let count = |key: &str| format!("{key}={subids}");
         let mut add = Command::new(ci::which("useradd").unwrap());
         add.args([
@@ -145,10 +151,7 @@ impl User {
         let lock = USERADD.lock().unwrap_or_else(|e| e.into_inner());
         run(add).check();
         let account = account_of(&name).inspect_err(|e| {
-            let mut del = Command::new(ci::which("userdel").unwrap());
-            del.arg(&name);
-            let r = run(del);
-            eprintln!("teardown: {}", r.describe());
+            live.release();
             panic!("{e}");
         });
         drop(lock);
@@ -163,7 +166,8 @@ impl User {
             },
             subuids,
             subgids,
-            dir,
+            _dir: dir,
+            live,
         };
         for sub in ["home", "run", "tmp"] {
             user.give_dir(&user.login.dir.join(sub));
@@ -190,79 +194,15 @@ impl User {
         self.login.own(&copy);
         copy
     }
-
-    /// Removes what the user left in /dev/shm (podman's lock file), the one
-    /// place outside its directory it can write to.
-    fn remove_shared_memory(&self) {
-        let Ok(dir) = std::fs::read_dir("/dev/shm") else {
-            return;
-        };
-        for e in dir.flatten() {
-            let owned = e
-                .metadata()
-                .is_ok_and(|m| m.uid() == self.login.uid.as_raw());
-            if owned && let Err(err) = std::fs::remove_file(e.path()) {
-                eprintln!("teardown: remove {}: {err}", e.path().display());
-            }
-        }
-    }
-
-    /// Host PIDs of every process of this user: its own uid or one of its
-    /// subordinate ids (a container's non-root processes).
-    pub fn processes(&self) -> Vec<i32> {
-        let uid = self.login.uid.as_raw();
-        let me = std::process::id() as i32;
-        assert!(uid != 0, "never root's processes");
-        procfs::all()
-            .into_iter()
-            .map(|s| s.pid)
-            .filter(|&p| p != me)
-            .filter(|&p| {
-                procfs::status_field(p, "Uid")
-                    .and_then(|v| v.split(' ').next()?.parse::<u32>().ok())
-                    .is_some_and(|u| u == uid || self.subuids.contains(u))
-            })
-            .collect()
-    }
 }
 
 impl Drop for User {
+    /// The harness's teardown: every process of the user's uid or its
+    /// subordinate ids (podman leaves one holding the user's namespace, and
+    /// conmon, slirp4netns: userdel refuses a user with processes), the
+    /// account, its files in /dev/shm, its directory.
     fn drop(&mut self) {
-        // podman leaves a process holding the user's namespace (and conmon,
-        // slirp4netns, ...): userdel refuses a user with processes.
-        let left = self.processes();
-        if !left.is_empty() {
-            eprintln!(
-                "teardown: ending the processes of {}: {left:?}",
-                self.name()
-            );
-        }
-        for &pid in &left {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-        }
-        wait_for("the user's processes to end", DEADLINE, || {
-            let alive: Vec<i32> = self
-                .processes()
-                .into_iter()
-                .filter(|&p| procfs::alive(p))
-                .collect();
-            if alive.is_empty() {
-                Ok(())
-            } else {
-                Err(format!("still running: {alive:?}"))
-            }
-        });
-        let r = {
-            let mut del = Command::new(ci::which("userdel").unwrap());
-            del.arg(self.name());
-            run(del)
-        };
-        if !r.ok() {
-            eprintln!("teardown: {}", r.describe());
-        }
-        procfs::unmount_all_under(self.dir.path());
-        self.remove_shared_memory();
-        // The home and everything in the directory go with the TempDir.
+        self.live.release();
     }
 }
 
@@ -292,7 +232,8 @@ fn subordinate_ids(file: &str, name: &str) -> Result<IdRange, String> {
 /// rootless podman's network (slirp4netns) makes a TAP device as the user,
 /// and this machine's /dev/net/tun is 0600 where 0666 is usual.
 pub struct TunOpen {
-    restore: Option<u32>,
+    /// Holds the old mode while it is changed.
+    live: Option<Live>,
 }
 
 impl TunOpen {
@@ -304,21 +245,23 @@ impl TunOpen {
             .permissions()
             .mode();
         if mode & 0o666 == 0o666 {
-            return TunOpen { restore: None };
+            return TunOpen { live: None };
         }
         eprintln!(
             "setting {} to mode 0666 (was {:o}) for the test",
             Self::PATH,
             mode & 0o7777
         );
+        let live = teardown::register(
+            Resource::new(format!("mode of {}", Self::PATH))
+                .mode(Path::new(Self::PATH), mode & 0o7777),
+        );
         std::fs::set_permissions(
             Self::PATH,
             PermissionsExt::from_mode((mode & 0o7777) | 0o666),
         )
         .unwrap();
-        TunOpen {
-            restore: Some(mode & 0o7777),
-        }
+        TunOpen { live: Some(live) }
     }
 }
 
@@ -330,10 +273,8 @@ impl Default for TunOpen {
 
 impl Drop for TunOpen {
     fn drop(&mut self) {
-        if let Some(mode) = self.restore
-            && let Err(e) = std::fs::set_permissions(Self::PATH, PermissionsExt::from_mode(mode))
-        {
-            eprintln!("teardown: {} back to {mode:o}: {e}", Self::PATH);
+        if let Some(live) = &self.live {
+            live.release();
         }
     }
 }

@@ -1,11 +1,8 @@
-//! What a node leaves on the host, seen from /proc and /sys: what a test
-//! checks is gone, and what the teardown removes.
+//! What a node leaves on the host, seen from /proc: what a test checks is
+//! gone (the teardown that removes it is [`crate::teardown`]'s).
 
 use super::node::Node;
 use crate::procfs;
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
-use std::path::Path;
 
 impl Node {
     /// Processes and mounts that still mention `id` (a sandbox or container
@@ -21,39 +18,5 @@ impl Node {
             .filter(|m| m.contains(id))
             .map(|m| format!("mount {m}"));
         processes.chain(mounts).collect()
-    }
-}
-
-/// Kills anything still tied to a node: shims (their command line names
-/// its socket) and processes whose root is inside its temp dir.
-pub(super) fn kill_leftovers(socket: &Path, dir: &Path) {
-    let sock = socket.display().to_string();
-    for (pid, cmdline) in procfs::command_lines() {
-        let root = std::fs::read_link(format!("/proc/{pid}/root")).unwrap_or_default();
-        if cmdline.contains(&sock) || root.starts_with(dir) {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-        }
-    }
-}
-
-/// Removes a node's pods' cgroup parent in every hierarchy: empty
-/// directories only.
-pub(super) fn remove_cgroups(parent: &str) {
-    if let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") {
-        for h in hierarchies.flatten() {
-            remove_cgroup_tree(&h.path().join(parent));
-        }
-    }
-}
-
-/// rmdir of a cgroup directory and its sub-cgroups, deepest first.
-fn remove_cgroup_tree(dir: &Path) {
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                remove_cgroup_tree(&e.path());
-            }
-        }
-        let _ = std::fs::remove_dir(dir);
     }
 }

@@ -1,24 +1,23 @@
 //! One containerd: started in a network namespace of its own, connected to
 //! over its socket, ready when CRI says so, and stopped with everything it
-//! left when the [`Node`] is dropped.
+//! left when the [`Node`] is dropped, or by the harness's teardown
+//! ([`crate::teardown`]) on a signal or in the next run.
 
 use super::matrix::Containerd;
-use super::{api, config, host};
+use super::{api, config};
 use crate::netns::NetNs;
+use crate::teardown::{self, Live, Resource};
 use crate::registry::Registry;
 use crate::wait::{DEADLINE, poll_some, wait_for};
 use api::image_service_client::ImageServiceClient;
 use api::runtime_service_client::RuntimeServiceClient;
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tonic::transport::{Channel, Endpoint, Uri};
 
-/// How long teardown gives each CRI call and containerd's own shutdown.
+/// How long teardown gives each CRI call.
 const STOP_POD_TIMEOUT: Duration = Duration::from_secs(20);
-const STOP_CONTAINERD_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct Node {
     pub dir: tempfile::TempDir,
@@ -30,6 +29,8 @@ pub struct Node {
     pub containerd: Containerd,
     child: Option<Child>,
     pid: i32,
+    /// containerd, its directory and its pods' cgroups, for the teardown.
+    live: Live,
     /// The CRI clients are connected (before that they are placeholders).
     connected: bool,
     rt: tokio::runtime::Runtime,
@@ -65,6 +66,16 @@ impl Node {
         let mirror = registry.map(Registry::endpoint);
         let config = config::prepare(dir.path(), &socket, &containerd, mirror.as_deref());
         let sandbox_image = config::sandbox_image_of(&config).expect("sandbox_image set");
+        let cgroup_parent = dir.path().file_name().unwrap().to_string_lossy().into_owned();
+        let live = teardown::register(
+            Resource::new(format!(
+                "containerd {} node {}",
+                containerd.series,
+                dir.path().display()
+            ))
+            .dir(dir.path())
+            .cgroup(cgroup_parent),
+        );
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -75,6 +86,7 @@ impl Node {
         let is = ImageServiceClient::new(Endpoint::from_static("http://[::]").connect_lazy());
         drop(guard);
         let child = spawn_containerd(dir.path(), &containerd, registry.map(Registry::netns));
+        live.add_process(child.id());
         // From here on every failure drops the Node, whose Drop stops containerd.
         let mut node = Node {
             dir,
@@ -84,6 +96,7 @@ impl Node {
             containerd,
             pid: child.id() as i32,
             child: Some(child),
+            live,
             connected: false,
             rt,
             rs,
@@ -177,37 +190,21 @@ impl Node {
             });
         }
     }
-
-    /// SIGTERM, then SIGKILL if containerd has not exited in time.
-    fn stop_containerd(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let _ = kill(Pid::from_raw(self.pid), Signal::SIGTERM);
-        // Not wait::wait_for: a teardown must not panic, it escalates.
-        let start = Instant::now();
-        while child.try_wait().ok().flatten().is_none() {
-            if start.elapsed() > STOP_CONTAINERD_TIMEOUT {
-                let _ = child.kill();
-                let _ = child.wait();
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
 }
 
 impl Drop for Node {
-    /// Stops and removes whatever pods are left, stops containerd, then
-    /// removes anything it left: shims, container processes, mounts, cgroups.
+    /// Stops and removes whatever pods are left through CRI, as kubelet
+    /// would, then the harness's teardown: containerd (SIGTERM, then
+    /// SIGKILL), anything it left (shims, pause and container processes,
+    /// mounts, the pods' cgroups) and its directory.
     fn drop(&mut self) {
         if self.child.is_some() && self.connected {
             self.remove_pods();
         }
-        self.stop_containerd();
-        host::kill_leftovers(&self.socket, self.dir.path());
-        crate::procfs::unmount_all_under(self.dir.path());
-        host::remove_cgroups(&self.cgroup_parent());
+        self.live.release();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.wait();
+        }
     }
 }
 

@@ -1,0 +1,61 @@
+//! What is still there of a [`Resource`], seen from /proc, the mount table,
+//! cgroupfs and /etc/passwd: what a test asserts is gone after a teardown,
+//! and what a benchmark reports when another run's pods share the host.
+
+use super::Resource;
+use super::remove::{cgroup_dirs, uid_of};
+use crate::procfs;
+use std::path::Path;
+
+/// One line per thing of `r` that still exists; empty when nothing does.
+pub fn left(r: &Resource) -> Vec<String> {
+    let mut found = Vec::new();
+    for p in r.processes.iter().filter(|p| p.alive()) {
+        found.push(format!("process {}", p.pid));
+    }
+    if let Some(dir) = &r.dir {
+        found.extend(tied_to_dir(dir));
+    }
+    for cgroup in &r.cgroups {
+        found.extend(cgroup_dirs(cgroup).iter().map(|d| format!("cgroup {}", d.display())));
+    }
+    if let Some(user) = &r.user
+        && uid_of(user).is_some()
+    {
+        found.push(format!("user {user}"));
+    }
+    for (path, mode) in &r.modes {
+        use std::os::unix::fs::PermissionsExt;
+        let now = std::fs::metadata(path).map(|m| m.permissions().mode() & 0o7777);
+        if let Ok(now) = now
+            && now != *mode
+        {
+            found.push(format!("{} still mode {now:o}", path.display()));
+        }
+    }
+    found
+}
+
+/// Processes naming `dir` or rooted inside it, mounts under it, the
+/// directory itself.
+pub fn tied_to_dir(dir: &Path) -> Vec<String> {
+    let name = dir.display().to_string();
+    let mut found: Vec<String> = procfs::command_lines()
+        .into_iter()
+        .filter(|(pid, cmdline)| {
+            let root = std::fs::read_link(format!("/proc/{pid}/root")).unwrap_or_default();
+            *pid != std::process::id() as i32
+                && (cmdline.contains(&name) || (root != Path::new("/") && root.starts_with(dir)))
+        })
+        .map(|(pid, cmdline)| format!("process {pid}: {cmdline}"))
+        .collect();
+    found.extend(
+        procfs::mounts_under(dir)
+            .iter()
+            .map(|m| format!("mount {}", m.display())),
+    );
+    if dir.exists() {
+        found.push(format!("directory {}", dir.display()));
+    }
+    found
+}
