@@ -13,7 +13,7 @@ pub struct Args {
     pub oci_archive: PathBuf,
     pub command: String,
     /// Set in the child process of the sandbox phase: where it writes its
-    /// figures (see sandbox_phase.rs).
+    /// figures (see sandbox/mod.rs).
     pub sandbox_only: Option<PathBuf>,
     /// Only the density phase (`make bench-density`).
     pub density: bool,

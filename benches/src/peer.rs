@@ -5,6 +5,10 @@ use crate::args::Args;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
+/// Runs the instruction count (single/callgrind.rs); checked with the peers
+/// so that a run without it stops before measuring anything.
+pub const VALGRIND: &str = "/usr/bin/valgrind";
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Peer {
     pub key: String,
@@ -81,7 +85,7 @@ pub fn checked(args: &Args) -> Vec<Peer> {
         }
         p.kind = file_kind(&p.path);
     }
-    if !Path::new(crate::callgrind::VALGRIND).is_file() {
+    if !Path::new(VALGRIND).is_file() {
         fatal.push("valgrind not installed (make deps)".into());
     }
     if !fatal.is_empty() {

@@ -2,8 +2,9 @@
 //! process (the CRI library panics on failure, and panics abort), removes
 //! whatever the child left, and reads the batches it finished.
 
-use crate::density_batch::{Batch, CONTAINERD};
-use crate::{Bench, sandbox, sandbox_phase};
+use super::batch::{Batch, CONTAINERD};
+use crate::Bench;
+use crate::sandbox::{self, lifecycle};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Instant;
@@ -23,7 +24,7 @@ pub struct Outcome {
 }
 
 pub fn measure(b: &Bench) -> Outcome {
-    let missing = sandbox::unavailable().or_else(|| CONTAINERD.missing());
+    let missing = lifecycle::unavailable().or_else(|| CONTAINERD.missing());
     if let Some(why) = missing {
         return Outcome {
             note: format!("not measured: {why}"),
@@ -43,7 +44,7 @@ pub fn measure(b: &Bench) -> Outcome {
          each peer packed by the project's packer (xtask) as the pinned sandbox image",
         CONTAINERD.series,
         CONTAINERD.pinned_version().unwrap_or_default(),
-        if crate::density_memory::cgroup_v2() {
+        if super::memory::cgroup_v2() {
             "cgroup v2"
         } else {
             "cgroup v1"
@@ -72,7 +73,7 @@ fn run_child(b: &Bench) -> (Vec<Batch>, Option<String>) {
             .stderr(f)
             .status()
     });
-    let left = sandbox::cleanup(&tmp);
+    let left = lifecycle::cleanup(&tmp);
     let _ = std::fs::remove_dir_all(&tmp);
     if !left.is_empty() {
         eprintln!(
@@ -86,7 +87,7 @@ fn run_child(b: &Bench) -> (Vec<Batch>, Option<String>) {
         .unwrap_or_default();
     let error = match ran {
         Ok(st) if st.success() => None,
-        Ok(st) => Some(sandbox_phase::failure(st, &log)),
+        Ok(st) => Some(sandbox::failure(st, &log)),
         Err(e) => Some(e.to_string()),
     };
     (batches, error)

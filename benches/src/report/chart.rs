@@ -2,8 +2,8 @@
 //! layer bytes and idle VmRSS per peer (PSS would depend on who else runs
 //! the same binary).
 
+use super::number::num;
 use crate::Results;
-use crate::report::num;
 use std::fmt::Write;
 
 /// One group of bars: a title, a value per peer, the unit.

@@ -4,7 +4,8 @@
 //! by round. The orphans are test_support's, the same the binary's own suites
 //! make.
 
-use crate::{Bench, Measured, Peer, container_env, cpu, stats};
+use super::cpu;
+use crate::{Bench, Measured, Peer, container_env, stats};
 use nix::unistd::Pid;
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};

@@ -2,14 +2,20 @@
 //! 250 pods, per peer, through containerd 2.1's CRI as kubelet drives it.
 //! For each node size, one batch started one pod at a time and one started
 //! `density_width` at a time; then pods with a container of the workload.
-//! Peers take turns, in a rotating order, batch by batch (density_batch.rs
+//! Peers take turns, in a rotating order, batch by batch (batch.rs
 //! runs one).
 //!
-//! Runs in a child process (density_phase.rs), which writes every batch as
+//! Runs in a child process (phase.rs), which writes every batch as
 //! it ends, so that a failure keeps what was measured before it.
 
-use crate::density_batch::{self, Batch, Shape};
+pub mod batch;
+mod left;
+mod memory;
+pub mod phase;
+mod pods;
+
 use crate::{Peer, Plan};
+use batch::{Batch, Shape};
 use std::path::Path;
 
 /// The batches of a plan, in the order they run: size by size, serial then
@@ -55,7 +61,7 @@ pub fn child(peers: &[Peer], plan: &Plan, arch: &str, out: &Path) {
                 ""
             }
         );
-        done.push(density_batch::run(&shape, peer, arch));
+        done.push(batch::run(&shape, peer, arch));
         std::fs::write(out, serde_json::to_vec(&done).expect("json")).expect("write");
     }
 }

@@ -2,10 +2,10 @@
 //! pause against the best other peer, batch shape by batch shape, with the
 //! same rule as the rest of the table (a ratio ≤ 1.00 is met).
 
+use super::number::num;
+use crate::density::batch::Batch;
 use crate::density::of_peer;
-use crate::density_batch::Batch;
-use crate::density_phase::Outcome;
-use crate::report::num;
+use crate::density::phase::Outcome;
 use crate::{Peer, Plan};
 use std::fmt::Write;
 

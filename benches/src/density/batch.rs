@@ -7,9 +7,10 @@
 //! and MemAvailable in a batch would depend on the batches before it; a
 //! node's start (about a second) is little beside a batch.
 
-use crate::density_memory::{self as mem, NodeReading, PerPod, Resident};
-use crate::density_pods::{self as pods, Container, Started};
-use crate::{Peer, sandbox};
+use super::memory::{self as mem, NodeReading, PerPod, Resident};
+use super::pods::{self as pods, Container, Started};
+use crate::Peer;
+use crate::sandbox::lifecycle;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use test_support::cri::{Containerd, Dialect, NamespaceMode, Node, pack_workload};
@@ -50,10 +51,10 @@ pub struct Batch {
 }
 
 /// Runs one batch of `peer`; panics on any CRI failure (the phase runs in a
-/// child process, see density_phase.rs).
+/// child process, see phase.rs).
 pub fn run(shape: &Shape, peer: &Peer, arch: &str) -> Batch {
     let node = Node::start_on(CONTAINERD);
-    sandbox::import_as_sandbox_image(&node, peer, arch);
+    lifecycle::import_as_sandbox_image(&node, peer, arch);
     let container = shape.with_container.then(|| {
         let w = pack_workload(node.dir.path());
         node.import(&w.archive, &w.reference);
@@ -83,7 +84,7 @@ pub fn run(shape: &Shape, peer: &Peer, arch: &str) -> Batch {
         .iter()
         .flat_map(|s| std::iter::once(s.sandbox.clone()).chain(s.container.clone()))
         .collect();
-    let left = crate::density_left::leftovers(&node, &ids, &cgroups);
+    let left = super::left::leftovers(&node, &ids, &cgroups);
     let after = reading(&node);
     Batch {
         shape: shape.clone(),
@@ -136,7 +137,7 @@ fn memory_of(node: &Node, peer: &Peer, started: &[Started], cgroups: &[String]) 
         let pid = node.pod_status(&s.sandbox).1["pid"]
             .as_i64()
             .expect("verbose status has the sandbox pid") as i32;
-        sandbox::wait_exec(nix::unistd::Pid::from_raw(pid), &peer.image_name);
+        lifecycle::wait_exec(nix::unistd::Pid::from_raw(pid), &peer.image_name);
         spawn::wait_ready(nix::unistd::Pid::from_raw(pid), DEADLINE)
             .unwrap_or_else(|e| panic!("sandbox of {}: {e}", peer.label));
         let shim = procfs::stat(pid).expect("sandbox stat").ppid;

@@ -3,9 +3,10 @@
 //! process, its shim and, in the batch with one, the container. From the
 //! batches started one pod at a time, and the container batch.
 
-use crate::density_batch::Batch;
-use crate::report::num;
-use crate::{Peer, density_phase::Outcome};
+use super::number::num;
+use crate::Peer;
+use crate::density::batch::Batch;
+use crate::density::phase::Outcome;
 use std::fmt::Write;
 
 const WIDTH: f64 = 820.0;

@@ -1,13 +1,12 @@
 //! Exact user-space instruction count of a whole lifecycle under callgrind:
 //! exec, set-up, wait, SIGTERM, exit.
 
+use crate::peer::VALGRIND;
 use crate::{Bench, Measured, Peer, container_env, stats};
 use std::os::fd::OwnedFd;
 use std::path::Path;
 use std::time::Duration;
 use test_support::spawn;
-
-pub const VALGRIND: &str = "/usr/bin/valgrind";
 
 pub fn measure(b: &Bench, m: &mut [Measured]) {
     b.step("lifecycle instructions (valgrind --tool=callgrind)");

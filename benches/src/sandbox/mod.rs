@@ -1,10 +1,12 @@
-//! The sandbox lifecycle phase, seen from the harness: it runs sandbox.rs
+//! The sandbox lifecycle phase, seen from the harness: it runs lifecycle.rs
 //! in a child process of its own (the CRI library panics on failure, and
 //! panics abort), then removes whatever the child left and reads its
 //! figures.
 
+pub mod lifecycle;
+
 use crate::args::Args;
-use crate::{Bench, Measured, Plan, peer, sandbox};
+use crate::{Bench, Measured, Plan, peer};
 use std::path::Path;
 use std::process::ExitStatus;
 use test_support::ci;
@@ -19,13 +21,13 @@ pub struct Outcome {
 /// The child process: measures and writes the figures as JSON to `out`.
 pub fn child(args: &Args, plan: &Plan, out: &Path) {
     let peers = peer::peers_of(args);
-    let figures = sandbox::measure(&peers, &args.arch, plan.sandbox_runs);
+    let figures = lifecycle::measure(&peers, &args.arch, plan.sandbox_runs);
     std::fs::write(out, serde_json::to_vec(&figures).expect("json")).expect("write");
 }
 
 pub fn measure(b: &Bench, m: &mut [Measured]) -> Outcome {
-    let runtime = sandbox::runtime_version();
-    if let Some(why) = sandbox::unavailable() {
+    let runtime = lifecycle::runtime_version();
+    if let Some(why) = lifecycle::unavailable() {
         return Outcome {
             note: format!("not measured: {why}"),
             required: ci::in_ci(),
@@ -63,7 +65,7 @@ pub fn measure(b: &Bench, m: &mut [Measured]) -> Outcome {
 }
 
 /// Runs the child, cleans up after it and reads what it measured.
-fn run_child(b: &Bench) -> Result<Vec<sandbox::Lifecycle>, String> {
+fn run_child(b: &Bench) -> Result<Vec<lifecycle::Lifecycle>, String> {
     // The phase's temp dirs (containerd's state) live under ours, so
     // whatever it leaves behind, even after an abort, is found.
     let sandbox_tmp = b.tmp.join("sandbox");
@@ -77,7 +79,7 @@ fn run_child(b: &Bench) -> Result<Vec<sandbox::Lifecycle>, String> {
             .stderr(f)
             .status()
     });
-    let left = sandbox::cleanup(&sandbox_tmp);
+    let left = lifecycle::cleanup(&sandbox_tmp);
     let _ = std::fs::remove_dir_all(&sandbox_tmp);
     if !left.is_empty() {
         eprintln!(

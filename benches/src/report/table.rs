@@ -1,32 +1,10 @@
 //! The table (Markdown) and the completeness check.
 
+use super::number::{num, thousands};
 use crate::image::ImageBytes;
 use crate::stats::{Latency, Summary};
 use crate::{Measured, Results};
 use std::fmt::Write;
-
-/// 1234567 -> "1,234,567".
-pub fn thousands(v: u64) -> String {
-    let s = v.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-pub fn num(v: f64) -> String {
-    if v >= 100.0 || v.fract() == 0.0 {
-        thousands(v.round() as u64)
-    } else if v >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
-}
 
 fn summary(s: &Option<Summary>) -> String {
     match s {
@@ -73,7 +51,7 @@ pub fn markdown(r: &Results) -> String {
     o.push_str(&table(r));
     o.push_str(&notes(r));
     o.push_str(&errors(r));
-    o.push_str(&crate::density_report::markdown(&r.peers, &r.density));
+    o.push_str(&super::density::markdown(&r.peers, &r.density));
     o
 }
 
@@ -493,21 +471,6 @@ pub fn missing(r: &Results) -> Vec<String> {
     if r.arch_sizes.is_empty() {
         out.push("sizes of the project's binaries".into());
     }
-    out.extend(crate::density_report::missing(
-        &r.plan, &r.peers, &r.density,
-    ));
+    out.extend(super::density::missing(&r.plan, &r.peers, &r.density));
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::thousands;
-
-    #[test]
-    fn groups_digits() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1536), "1,536");
-        assert_eq!(thousands(1234567), "1,234,567");
-    }
 }

@@ -1,0 +1,95 @@
+//! What a run writes: the table and the density figures as Markdown (also
+//! printed), JSON and SVG charts. Reads what was measured (results.rs) and
+//! nothing reads back from here, so the measuring code never depends on how
+//! it is shown.
+
+mod chart;
+pub mod density;
+mod density_chart;
+mod number;
+mod table;
+
+use crate::results::{Density, Results};
+
+/// Writes the table (also printed), the JSON and the chart into `out`, and
+/// checks that the JSON reads back.
+pub fn write(results: &Results, out: &std::path::Path) {
+    let markdown = table::markdown(results);
+    print!("{markdown}");
+    let write = || -> std::io::Result<()> {
+        std::fs::create_dir_all(out)?;
+        std::fs::write(out.join("latest.md"), &markdown)?;
+        std::fs::write(
+            out.join("latest.json"),
+            serde_json::to_string_pretty(results)? + "\n",
+        )?;
+        std::fs::write(out.join("size-memory.svg"), chart::svg(results))?;
+        let density = density_chart::svg(&results.peers, &results.density);
+        std::fs::write(out.join("density.svg"), density)?;
+        // What machines read must parse back.
+        let back: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("latest.json"))?)?;
+        if back["measured"].as_array().map(Vec::len) != Some(results.peers.len()) {
+            return Err(std::io::Error::other(
+                "latest.json does not hold every peer",
+            ));
+        }
+        Ok(())
+    };
+    if let Err(e) = write() {
+        eprintln!("pause-bench: writing {}: {e}", out.display());
+        std::process::exit(1);
+    }
+    eprintln!(
+        "pause-bench: wrote {}/latest.md, latest.json, size-memory.svg, density.svg",
+        out.display()
+    );
+}
+
+/// Fails the run when a figure that should have been measured was not.
+pub fn exit_if_incomplete(results: &Results) {
+    let missing = table::missing(results);
+    if !missing.is_empty() {
+        for x in &missing {
+            eprintln!("pause-bench: not measured: {x}");
+        }
+        std::process::exit(1);
+    }
+}
+
+/// Writes the density phase alone (also printed): density.md, density.json
+/// and density.svg in `out`.
+pub fn write_density(d: &Density, out: &std::path::Path) {
+    let m = &d.machine;
+    let markdown = format!(
+        "Measured by `{}` ({} run) on {}, {} cores, Linux {} ({}), {}, revision {}.\n{}",
+        d.command,
+        d.plan.mode,
+        m.cpu,
+        m.cores,
+        m.kernel,
+        m.os,
+        m.date,
+        m.revision,
+        density::markdown(&d.peers, &d.density)
+    );
+    print!("{markdown}");
+    let write = || -> std::io::Result<()> {
+        std::fs::create_dir_all(out)?;
+        std::fs::write(out.join("density.md"), &markdown)?;
+        std::fs::write(
+            out.join("density.json"),
+            serde_json::to_string_pretty(d)? + "\n",
+        )?;
+        let svg = density_chart::svg(&d.peers, &d.density);
+        std::fs::write(out.join("density.svg"), svg)
+    };
+    if let Err(e) = write() {
+        eprintln!("pause-bench: writing {}: {e}", out.display());
+        std::process::exit(1);
+    }
+    eprintln!(
+        "pause-bench: wrote {}/density.md, density.json, density.svg",
+        out.display()
+    );
+}
