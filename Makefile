@@ -59,7 +59,7 @@ WORKLOAD_ARCHIVE := target/e2e/pause-workload.docker.tar
 
 .PHONY: help build size oci oci-repro push sign image run \
   test lint test-behaviour test-behaviour-emulated test-stress test-stress-emulated test-seccomp \
-  test-release test-e2e test-e2e-docker test-e2e-podman test-e2e-containerd \
+  test-release test-e2e test-e2e-docker test-e2e-podman test-e2e-containerd test-interrupt sweep \
   bench bench-quick bench-density deps deps-pinned deps-go clean FORCE \
   workload workload-image docker-pause-image podman-archives
 
@@ -124,7 +124,7 @@ run: bin/pause-linux-$(HOST_ARCH) ## start pause: in Docker, or as PID 1 of a ne
 	fi
 
 ##@ Test (as root; each target installs what it needs)
-test: lint test-behaviour test-behaviour-emulated test-release test-e2e test-stress test-stress-emulated test-seccomp bench-quick ## everything CI runs
+test: lint test-behaviour test-behaviour-emulated test-release test-e2e test-interrupt test-stress test-stress-emulated test-seccomp bench-quick ## everything CI runs
 
 lint: deps ## cargo fmt --check and clippy -D warnings: the workspace, and pause for every architecture
 	cargo fmt --all --check
@@ -184,6 +184,9 @@ test-e2e-podman: deps oci podman-archives ## tests/e2e/tests/podman{,_rootless}.
 test-e2e-containerd: deps oci workload ## tests/e2e/tests/{containerd,registry,pinning,published,archive,attestations,recipes}.rs: containerd 1.6, 1.7 and 2.1's CRI (imported and pulled, pinned against GC), the published and signed image, the archive and its referrers, deploy/
 	@# Test names in full: each carries the containerd version and dialect it ran on.
 	$(E2E) --test containerd --test registry --test pinning --test published --test archive --test attestations --test recipes -- --format pretty
+
+test-interrupt: deps oci ## tests/e2e/tests/interrupt.rs: Ctrl-C, SIGTERM and kill -9 at any moment of a containerd node with 20 pods, a registry, podman pods (root, rootless) leave nothing
+	$(E2E) --test interrupt -- --test-threads 2
 
 workload: deps
 	cargo build -q --release --locked -p pause-workload --target $(WORKLOAD_TARGET)
@@ -260,6 +263,9 @@ deps-go: ## build the Go programs tests/go/pins.txt pins (GO_TOOLS=NAME... for s
 # Fetched into target/debian/ once, never installed: see the script.
 deps-pinned: ## fetch the programs tests/debian-pins.txt pins (containerd 1.7 and 2.1, oras, cosign) from Debian's archive
 	@tests/scripts/debian-pins.sh
+
+sweep: ## remove what harness runs that were killed (kill -9, OOM, power cut) left: processes, mounts, cgroups, users, directories
+	@cargo run -q --locked -p test-support --bin sweep
 
 clean: ## remove build output
 	cargo clean

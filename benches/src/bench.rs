@@ -6,6 +6,7 @@ use crate::{Measured, Peer, Plan, peer};
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::time::Instant;
+use test_support::teardown::{self, Live, Resource};
 
 /// What every measurement step shares.
 pub struct Bench {
@@ -17,6 +18,8 @@ pub struct Bench {
     /// The run's files (callgrind output, images, the sandbox phase's
     /// state); kept when something failed.
     pub tmp: PathBuf,
+    /// The run's files, for the harness's teardown on a signal.
+    live: Live,
     started: Instant,
 }
 
@@ -29,6 +32,9 @@ impl Bench {
             .expect("open /dev/null")
             .into();
         let tmp = std::env::temp_dir().join(format!("pause-bench.{}", std::process::id()));
+        let live = teardown::register(
+            Resource::new(format!("pause-bench files {}", tmp.display())).dir(&tmp),
+        );
         std::fs::create_dir_all(&tmp).expect("create temp dir");
         let peers = peer::checked(&args);
         Bench {
@@ -37,6 +43,7 @@ impl Bench {
             peers,
             null,
             tmp,
+            live,
             started: Instant::now(),
         }
     }
@@ -50,8 +57,9 @@ impl Bench {
     pub fn done(&self, m: &[Measured], density_ok: bool) {
         self.step("done");
         if density_ok && m.iter().all(|x| x.errors.is_empty()) {
-            let _ = std::fs::remove_dir_all(&self.tmp);
+            self.live.release();
         } else {
+            self.live.keep();
             eprintln!("pause-bench: kept {} for inspection", self.tmp.display());
         }
     }

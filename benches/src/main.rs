@@ -13,6 +13,7 @@
 
 mod args;
 mod bench;
+mod child;
 mod density;
 mod image;
 mod machine;

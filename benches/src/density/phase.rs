@@ -4,11 +4,12 @@
 
 use super::batch::{Batch, CONTAINERD};
 use crate::Bench;
-use crate::sandbox::{self, lifecycle};
+use crate::child;
+use crate::sandbox::lifecycle;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Instant;
-use test_support::ci;
+use test_support::{ci, teardown};
 
 /// The phase's outcome: the batches, how they were taken, or why not.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -21,6 +22,10 @@ pub struct Outcome {
     pub error: Option<String>,
     /// The phase's wall time, s.
     pub seconds: f64,
+    /// What other runs had on the host before or after the phase: when not
+    /// empty, the figures are not a clean host's.
+    #[serde(default)]
+    pub others: Vec<String>,
 }
 
 pub fn measure(b: &Bench) -> Outcome {
@@ -37,8 +42,19 @@ pub fn measure(b: &Bench) -> Outcome {
         "density through containerd {}'s CRI: {:?} pods, 1 and {} at a time; {} with a container",
         CONTAINERD.series, p.density_pods, p.density_width, p.density_container_pods
     ));
+    // Earlier runs that are gone are swept first; what is left is a live
+    // run's, or one no record knows.
+    for line in teardown::sweep() {
+        eprintln!("pause-bench: {line}");
+    }
+    let mut others = super::left::others_on_host();
     let t0 = Instant::now();
     let (batches, error) = run_child(b);
+    for o in super::left::others_on_host() {
+        if !others.contains(&o) {
+            others.push(o);
+        }
+    }
     let note = format!(
         "containerd {} ({}), runc, cgroupfs ({}), CNI bridge on a /24; a fresh node per batch; \
          each peer packed by the project's packer (xtask) as the pinned sandbox image",
@@ -56,50 +72,35 @@ pub fn measure(b: &Bench) -> Outcome {
         batches,
         error,
         seconds: t0.elapsed().as_secs_f64(),
+        others,
     }
 }
 
 /// Runs the child, cleans up after it and reads the batches it finished.
 fn run_child(b: &Bench) -> (Vec<Batch>, Option<String>) {
     let tmp = b.tmp.join("density");
-    std::fs::create_dir_all(&tmp).expect("create temp dir");
     let json = b.tmp.join("density.json");
     let log = b.tmp.join("density.log");
     b.step(&format!("density: batch by batch in {}", log.display()));
-    let ran = std::fs::File::create(&log).and_then(|f| {
-        child_command(b, &tmp, &json)
-            .stdin(std::process::Stdio::null())
-            .stdout(f.try_clone()?)
-            .stderr(f)
-            .status()
-    });
-    let left = lifecycle::cleanup(&tmp);
-    let _ = std::fs::remove_dir_all(&tmp);
-    if !left.is_empty() {
-        eprintln!(
-            "pause-bench: removed what the density phase left: {}",
-            left.join("; ")
-        );
-    }
+    let ran = child::run("density", child_command(b, &json), &tmp, &log);
     let batches: Vec<Batch> = std::fs::read(&json)
         .ok()
         .and_then(|j| serde_json::from_slice(&j).ok())
         .unwrap_or_default();
     let error = match ran {
         Ok(st) if st.success() => None,
-        Ok(st) => Some(sandbox::failure(st, &log)),
+        Ok(st) => Some(child::failure(st, &log)),
         Err(e) => Some(e.to_string()),
     };
     (batches, error)
 }
 
 /// This harness again, as the phase's child, writing to `json`.
-fn child_command(b: &Bench, tmp: &Path, json: &Path) -> std::process::Command {
+fn child_command(b: &Bench, json: &Path) -> std::process::Command {
     let a = &b.args;
     let pods: Vec<String> = b.plan.density_pods.iter().map(|n| n.to_string()).collect();
     let mut cmd = std::process::Command::new(std::env::current_exe().expect("own path"));
     cmd.env("RUST_BACKTRACE", "0")
-        .env("TMPDIR", tmp)
         .arg("--density-child")
         .arg(json)
         .arg("--density-pods")

@@ -12,6 +12,14 @@ use std::fmt::Write;
 pub fn markdown(peers: &[Peer], d: &Outcome) -> String {
     let mut o = String::from("\n### Node density: N pods through containerd's CRI\n\n");
     let _ = writeln!(o, "{}; the phase took {:.0} s.\n", d.note, d.seconds);
+    if !d.others.is_empty() {
+        let _ = writeln!(
+            o,
+            "**Not a clean host:** another run's resources were on it during this phase, so \
+             the figures below include them: {}.\n",
+            d.others.join("; ")
+        );
+    }
     if !d.batches.is_empty() {
         o.push_str(&batch_table(peers, d));
         o.push_str(&ratio_table(peers, d));
@@ -177,6 +185,12 @@ pub fn missing(plan: &Plan, peers: &[Peer], d: &Outcome) -> Vec<String> {
         out.push(format!(
             "density: {} of {expected} batches",
             d.batches.len()
+        ));
+    }
+    if !d.others.is_empty() {
+        out.push(format!(
+            "density: measured on a host carrying another run's resources: {}",
+            d.others.join("; ")
         ));
     }
     for b in d.batches.iter().filter(|b| !b.left.is_empty()) {

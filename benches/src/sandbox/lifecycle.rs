@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Instant;
 use test_support::cri::{NamespaceMode, Node};
-use test_support::procfs;
 use test_support::spawn;
 use test_support::wait::DEADLINE;
 
@@ -132,46 +131,4 @@ fn one_pod(node: &Node, peer: &Peer, run: usize) -> (f64, f64) {
     let stop_ms = t1.elapsed().as_secs_f64() * 1e3;
     node.remove_pod(&sandbox.id);
     (run_ms, stop_ms)
-}
-
-/// Tears down whatever a sandbox phase left under `dir` (its TMPDIR), even
-/// when it aborted before the CRI library's own teardown ran: containerd and
-/// shims (their command lines name `dir`) and the processes under them, then
-/// the mounts under `dir`. Returns what it found.
-pub fn cleanup(dir: &Path) -> Vec<String> {
-    use nix::sys::signal::{Signal, kill};
-    let dir_s = dir.display().to_string();
-    let mut found = Vec::new();
-    let mut victims = Vec::new();
-    for s in procfs::all() {
-        let cmdline = procfs::cmdline(s.pid).unwrap_or_default().join(" ");
-        if cmdline.contains(&dir_s) && s.pid != std::process::id() as i32 {
-            found.push(format!("process {}: {cmdline}", s.pid));
-            victims.extend(tree_of(s.pid));
-        }
-    }
-    // Deepest first: sandbox processes, then shims, then containerd.
-    for &p in victims.iter().rev() {
-        let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
-    }
-    let start = Instant::now();
-    while victims.iter().any(|&p| procfs::alive(p)) && start.elapsed() < DEADLINE {
-        std::thread::yield_now();
-    }
-    for m in procfs::mounts_under(dir) {
-        found.push(format!("mount {}", m.display()));
-        let _ = nix::mount::umount2(&m, nix::mount::MntFlags::MNT_DETACH);
-    }
-    found
-}
-
-/// `pid` and its descendants, parents before children.
-fn tree_of(pid: i32) -> Vec<i32> {
-    let mut tree = Vec::new();
-    let mut stack = vec![pid];
-    while let Some(p) = stack.pop() {
-        tree.push(p);
-        stack.extend(procfs::children_of(p).iter().map(|c| c.pid));
-    }
-    tree
 }

@@ -6,9 +6,8 @@
 pub mod lifecycle;
 
 use crate::args::Args;
-use crate::{Bench, Measured, Plan, peer};
+use crate::{Bench, Measured, Plan, child, peer};
 use std::path::Path;
-use std::process::ExitStatus;
 use test_support::ci;
 
 /// How the sandbox figure was taken, or why not.
@@ -69,38 +68,22 @@ fn run_child(b: &Bench) -> Result<Vec<lifecycle::Lifecycle>, String> {
     // The phase's temp dirs (containerd's state) live under ours, so
     // whatever it leaves behind, even after an abort, is found.
     let sandbox_tmp = b.tmp.join("sandbox");
-    std::fs::create_dir_all(&sandbox_tmp).expect("create temp dir");
     let json = b.tmp.join("sandbox.json");
     let log = b.tmp.join("sandbox.log");
-    let ran = std::fs::File::create(&log).and_then(|f| {
-        child_command(&b.args, &sandbox_tmp, &json)
-            .stdin(std::process::Stdio::null())
-            .stdout(f.try_clone()?)
-            .stderr(f)
-            .status()
-    });
-    let left = lifecycle::cleanup(&sandbox_tmp);
-    let _ = std::fs::remove_dir_all(&sandbox_tmp);
-    if !left.is_empty() {
-        eprintln!(
-            "pause-bench: removed what the sandbox phase left: {}",
-            left.join("; ")
-        );
-    }
-    match ran {
+    let cmd = child_command(&b.args, &json);
+    match child::run("sandbox", cmd, &sandbox_tmp, &log) {
         Ok(st) if st.success() => std::fs::read(&json)
             .map_err(|e| e.to_string())
             .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string())),
-        Ok(st) => Err(failure(st, &log)),
+        Ok(st) => Err(child::failure(st, &log)),
         Err(e) => Err(e.to_string()),
     }
 }
 
 /// This harness again, as the child of the phase, writing to `json`.
-fn child_command(args: &Args, tmp: &Path, json: &Path) -> std::process::Command {
+fn child_command(args: &Args, json: &Path) -> std::process::Command {
     let mut cmd = std::process::Command::new(std::env::current_exe().expect("own path"));
     cmd.env("RUST_BACKTRACE", "0")
-        .env("TMPDIR", tmp)
         .arg("--sandbox-only")
         .arg(json)
         .arg("--bin-dir")
@@ -115,16 +98,4 @@ fn child_command(args: &Args, tmp: &Path, json: &Path) -> std::process::Command 
         cmd.arg("--quick");
     }
     cmd
-}
-
-/// Why the child failed: the panic message, or else the end of its log.
-pub fn failure(st: ExitStatus, log: &Path) -> String {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    let at = lines
-        .iter()
-        .position(|l| l.contains("panicked at"))
-        .unwrap_or(lines.len().saturating_sub(6));
-    let why = lines[at..(at + 6).min(lines.len())].join(" / ");
-    format!("{st}: {why} (log: {})", log.display())
 }

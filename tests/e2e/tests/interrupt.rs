@@ -20,6 +20,7 @@ use nix::unistd::Pid;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
@@ -31,11 +32,16 @@ const TEARDOWN_LIMIT: Duration = Duration::from_secs(30);
 /// Starting 20 pods on a loaded two-core machine.
 const START_LIMIT: Duration = Duration::from_secs(240);
 
+struct Place {
+    state: tempfile::TempDir,
+    tmp: tempfile::TempDir,
+}
+
 /// One run of the harness, watched from outside.
 struct Run {
     child: Child,
-    state: tempfile::TempDir,
-    tmp: tempfile::TempDir,
+    /// Its records and its TMPDIR, handed on to the next run.
+    place: Option<Place>,
     lines: Receiver<String>,
     stderr: std::thread::JoinHandle<String>,
     /// Every resource its records named so far, kept after they go.
@@ -51,33 +57,34 @@ impl Run {
             .prefix("pause-interrupt-state.")
             .tempdir()
             .unwrap();
-        let tmp = tempfile::Builder::new()
-            .prefix("pause-interrupt-tmp.")
-            .tempdir()
-            .unwrap();
+        // Short: podman refuses a run root of more than 50 characters.
+        let tmp = tempfile::Builder::new().prefix("pi.").tempdir().unwrap();
         // A rootless user's directory is made in here and must be reachable.
         std::fs::set_permissions(tmp.path(), PermissionsExt::from_mode(0o755)).unwrap();
-        Self::start_with(args, handler, state, tmp)
+        Self::start_with(args, handler, Place { state, tmp })
     }
 
     /// The next run, on the same records and TMPDIR as `self` (whose child
     /// is gone): what a user's next `make` does after a kill -9.
-    fn next(self, args: &[&str]) -> Run {
-        let Run { state, tmp, .. } = self;
-        Self::start_with(args, true, state, tmp)
+    fn next(mut self, args: &[&str]) -> Run {
+        let place = self.place.take().unwrap();
+        Self::start_with(args, true, place)
     }
 
-    fn start_with(
-        args: &[&str],
-        handler: bool,
-        state: tempfile::TempDir,
-        tmp: tempfile::TempDir,
-    ) -> Run {
+    fn state(&self) -> &Path {
+        self.place.as_ref().unwrap().state.path()
+    }
+
+    fn tmp(&self) -> &Path {
+        self.place.as_ref().unwrap().tmp.path()
+    }
+
+    fn start_with(args: &[&str], handler: bool, place: Place) -> Run {
         let mut command = Command::new(env!("CARGO_BIN_EXE_hold"));
         command
             .args(args)
-            .env("PAUSE_HARNESS_STATE", state.path())
-            .env("TMPDIR", tmp.path())
+            .env("PAUSE_HARNESS_STATE", place.state.path())
+            .env("TMPDIR", place.tmp.path())
             .env("PAUSE_OCI_ARCHIVE", repo::built_pause_archive())
             .env("RUST_BACKTRACE", "0")
             .stdin(Stdio::null())
@@ -111,8 +118,7 @@ impl Run {
         });
         Run {
             child,
-            state,
-            tmp,
+            place: Some(place),
             lines,
             stderr,
             seen: Vec::new(),
@@ -133,7 +139,8 @@ impl Run {
                 }
                 Err(_) => {
                     if let Some(status) = self.child.try_wait().unwrap() {
-                        panic!("the harness exited ({status}) before {step:?}");
+                        let (_, stderr) = self.exit();
+                        panic!("the harness exited ({status}) before {step:?}:\n{stderr}");
                     }
                 }
             }
@@ -142,7 +149,7 @@ impl Run {
 
     /// Adds whatever the records name now to what was seen.
     fn look(&mut self) {
-        for r in teardown::records_in(self.state.path()) {
+        for r in teardown::records_in(self.state()) {
             match self.seen.iter_mut().find(|s| s.what == r.what) {
                 Some(s) => *s = r,
                 None => self.seen.push(r),
@@ -194,11 +201,11 @@ impl Run {
             .flat_map(|r| teardown::left(r).into_iter().map(move |l| format!("{}: {l}", r.what)))
             .collect();
         left.extend(
-            teardown::tied_to_dir(self.tmp.path())
+            teardown::tied_to_dir(self.tmp())
                 .into_iter()
                 .filter(|l| !l.starts_with("directory ")),
         );
-        let entries = std::fs::read_dir(self.tmp.path()).into_iter().flatten().flatten();
+        let entries = std::fs::read_dir(self.tmp()).into_iter().flatten().flatten();
         left.extend(entries.map(|e| format!("temporary {}", e.path().display())));
         left
     }
@@ -226,7 +233,9 @@ impl Drop for Run {
     fn drop(&mut self) {
         let _ = killpg(self.pid(), Signal::SIGKILL);
         let _ = self.child.wait();
-        teardown::sweep_in(self.state.path());
+        if let Some(place) = &self.place {
+            teardown::sweep_in(place.state.path());
+        }
     }
 }
 

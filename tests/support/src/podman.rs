@@ -48,7 +48,7 @@ impl Podman {
     /// Rootless podman, run as `user`, everything in the user's directory.
     pub fn rootless(user: &User) -> Podman {
         // Rootless podman wants a run root path under 50 characters.
-        let dir = installation(&user.login.dir, "podman.");
+        let dir = installation(&user.login.dir, "pm.");
         user.login.own(dir.path());
         let live = registered(&dir, &format!("podman (rootless, {})", user.name()));
         Podman {

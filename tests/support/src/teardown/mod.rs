@@ -139,6 +139,14 @@ impl Live {
         }
     }
 
+    /// Leaves it in place for good (files kept for a person to inspect):
+    /// no teardown path will remove it.
+    pub fn keep(&self) {
+        if lock(&self.0.resource).take().is_some() {
+            record::delete(self.0.id);
+        }
+    }
+
     /// Removes it now, if nothing did yet; says what was removed.
     pub fn release(&self) -> Vec<String> {
         release(&self.0)

@@ -12,6 +12,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 static STOPPING: AtomicBool = AtomicBool::new(false);
+/// Set by the signal handler itself, before the watching thread wakes.
+static SIGNALLED: AtomicBool = AtomicBool::new(false);
 
 /// True once a teardown began: no new work should start.
 pub fn stopping() -> bool {
@@ -35,6 +37,16 @@ pub(super) fn install() {
         .into_iter()
         .filter(|&s| s == SIGTERM || !inherited_ignored(s))
         .collect();
+    for &signal in &wanted {
+        // SAFETY: the action only stores to an atomic, which is async-signal-safe.
+        let flagged = unsafe {
+            signal_hook::low_level::register(signal, || SIGNALLED.store(true, Ordering::SeqCst))
+        };
+        if let Err(e) = flagged {
+            eprintln!("harness: cannot watch signal {signal}: {e}");
+        }
+    }
+    install_panic_hook();
     match Signals::new(&wanted) {
         Ok(signals) => {
             std::thread::Builder::new()
@@ -87,9 +99,13 @@ pub fn teardown_and_exit(why: &str, code: i32) -> ! {
     report_and_exit(why, &summaries, code)
 }
 
+/// Every live resource of this run, then what runs that died meanwhile
+/// left (a child of the harness that was killed before it cleaned up).
 fn stop_everything() -> Vec<String> {
     STOPPING.store(true, Ordering::SeqCst);
-    super::release_all()
+    let mut summaries = super::release_all();
+    summaries.extend(super::sweep());
+    summaries
 }
 
 fn report_and_exit(why: &str, summaries: &[String], code: i32) -> ! {
@@ -99,6 +115,48 @@ fn report_and_exit(why: &str, summaries: &[String], code: i32) -> ! {
         eprintln!("harness: {why}: removed {}", summaries.join("; "));
     }
     std::process::exit(code)
+}
+
+/// A panic is either the teardown's doing or a failure of its own:
+///
+/// - a signal to the process group reaches the harness's daemons too
+///   (containerd stops on SIGINT), so a call in flight fails and its thread
+///   panics while the handler is tearing down: that thread waits for the
+///   exit instead (a panic in a binary aborts, and would cut the teardown);
+/// - in a binary (panics abort, no `Drop` runs), a failure ends the whole
+///   run: everything live is removed before the abort. A test binary
+///   unwinds, and each test's `Drop` removes its own.
+fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if signal_within(Duration::from_millis(200)) {
+            park_forever();
+        }
+        default(info);
+        if cfg!(panic = "abort") {
+            STOPPING.store(true, Ordering::SeqCst);
+            let mut summaries = super::release_all();
+            summaries.extend(super::sweep());
+            if !summaries.is_empty() {
+                eprintln!("harness: a panic ends the run: removed {}", summaries.join("; "));
+            }
+        }
+    }));
+}
+
+/// Whether a signal came, or comes within `wait` (the panic it caused can
+/// be seen before the signal thread runs).
+fn signal_within(wait: Duration) -> bool {
+    let start = std::time::Instant::now();
+    loop {
+        if SIGNALLED.load(Ordering::SeqCst) || stopping() {
+            return true;
+        }
+        if start.elapsed() > wait {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// Blocks the calling thread until the process exits (a thread that wanted
