@@ -111,7 +111,11 @@ fn cgroups(node_parent: &str, pod_cgroups: &[String]) -> Vec<String> {
 pub fn others_on_host() -> Vec<String> {
     let mut found = test_support::teardown::others_left();
     let mut nodes = std::collections::BTreeMap::<String, usize>::new();
-    for h in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+    for h in std::fs::read_dir("/sys/fs/cgroup")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
         for e in std::fs::read_dir(h.path()).into_iter().flatten().flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             if name.starts_with("pause-cri.") && e.file_type().is_ok_and(|t| t.is_dir()) {

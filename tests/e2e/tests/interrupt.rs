@@ -198,14 +198,21 @@ impl Run {
         let mut left: Vec<String> = self
             .seen
             .iter()
-            .flat_map(|r| teardown::left(r).into_iter().map(move |l| format!("{}: {l}", r.what)))
+            .flat_map(|r| {
+                teardown::left(r)
+                    .into_iter()
+                    .map(move |l| format!("{}: {l}", r.what))
+            })
             .collect();
         left.extend(
             teardown::tied_to_dir(self.tmp())
                 .into_iter()
                 .filter(|l| !l.starts_with("directory ")),
         );
-        let entries = std::fs::read_dir(self.tmp()).into_iter().flatten().flatten();
+        let entries = std::fs::read_dir(self.tmp())
+            .into_iter()
+            .flatten()
+            .flatten();
         left.extend(entries.map(|e| format!("temporary {}", e.path().display())));
         left
     }
@@ -262,7 +269,10 @@ fn assert_next_run_sweeps(mut run: Run, args: &[&str], ready: &str) {
     run.signal_group(Signal::SIGKILL);
     let (status, _) = run.exit();
     assert_eq!(status.signal(), Some(Signal::SIGKILL as i32));
-    assert!(!run.left().is_empty(), "kill -9 left nothing: the sweep is untested");
+    assert!(
+        !run.left().is_empty(),
+        "kill -9 left nothing: the sweep is untested"
+    );
     let seen = run.seen.clone();
     let mut next = run.next(args);
     next.wait_for(ready, |l| l == ready);

@@ -80,9 +80,8 @@ impl Container {
     /// A fresh name starting with `prefix`; nothing is created yet.
     pub fn named(prefix: &str) -> Container {
         let name = unique(prefix);
-        let live = teardown::register(
-            Resource::new(format!("docker container {name}")).container(&name),
-        );
+        let live =
+            teardown::register(Resource::new(format!("docker container {name}")).container(&name));
         Container { name, live }
     }
 

@@ -165,7 +165,9 @@ impl Drop for Podman {
 
 /// The harness's record of an installation, before anything runs in it.
 fn registered(dir: &tempfile::TempDir, what: &str) -> Live {
-    teardown::register(teardown::Resource::new(format!("{what} {}", dir.path().display())).dir(dir.path()))
+    teardown::register(
+        teardown::Resource::new(format!("{what} {}", dir.path().display())).dir(dir.path()),
+    )
 }
 
 /// A temporary directory in `parent` with podman's configuration files and

@@ -31,9 +31,7 @@ fn main() {
     say("starting");
     // Dropped by `--release`; a tuple drops its parts in order.
     let held: Box<dyn std::any::Any> = match what {
-        "node" => Box::new(node(
-            args.get(1).and_then(|n| n.parse().ok()).unwrap_or(20),
-        )),
+        "node" => Box::new(node(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(20))),
         "registry" => Box::new(Registry::start_isolated()),
         "podman" => {
             let podman = Podman::new();

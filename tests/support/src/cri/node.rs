@@ -6,8 +6,8 @@
 use super::matrix::Containerd;
 use super::{api, config};
 use crate::netns::NetNs;
-use crate::teardown::{self, Live, Resource};
 use crate::registry::Registry;
+use crate::teardown::{self, Live, Resource};
 use crate::wait::{DEADLINE, poll_some, wait_for};
 use api::image_service_client::ImageServiceClient;
 use api::runtime_service_client::RuntimeServiceClient;
@@ -66,7 +66,12 @@ impl Node {
         let mirror = registry.map(Registry::endpoint);
         let config = config::prepare(dir.path(), &socket, &containerd, mirror.as_deref());
         let sandbox_image = config::sandbox_image_of(&config).expect("sandbox_image set");
-        let cgroup_parent = dir.path().file_name().unwrap().to_string_lossy().into_owned();
+        let cgroup_parent = dir
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         let live = teardown::register(
             Resource::new(format!(
                 "containerd {} node {}",

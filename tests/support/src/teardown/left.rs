@@ -17,7 +17,11 @@ pub fn left(r: &Resource) -> Vec<String> {
         found.extend(tied_to_dir(dir));
     }
     for cgroup in &r.cgroups {
-        found.extend(cgroup_dirs(cgroup).iter().map(|d| format!("cgroup {}", d.display())));
+        found.extend(
+            cgroup_dirs(cgroup)
+                .iter()
+                .map(|d| format!("cgroup {}", d.display())),
+        );
     }
     if let Some(user) = &r.user
         && uid_of(user).is_some()

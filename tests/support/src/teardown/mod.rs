@@ -147,9 +147,15 @@ impl Live {
         }
     }
 
-    /// Removes it now, if nothing did yet; says what was removed.
+    /// Removes it now, if nothing did yet; says what was removed. During a
+    /// teardown the owner's work is over: its thread waits for the exit
+    /// there instead of carrying on (writing results of a cut-short run).
     pub fn release(&self) -> Vec<String> {
-        release(&self.0)
+        let removed = release(&self.0);
+        if stopping() {
+            signals::park_forever();
+        }
+        removed
     }
 }
 
@@ -262,10 +268,12 @@ pub fn others_left() -> Vec<String> {
         .filter(|run| run.owner() != me.as_ref())
         .flat_map(|run| {
             let label = run.label();
-            record::resources_of(run).into_iter().flat_map(move |(_, r)| {
-                let what = format!("{label}: {}", r.what);
-                left(&r).into_iter().map(move |l| format!("{what}: {l}"))
-            })
+            record::resources_of(run)
+                .into_iter()
+                .flat_map(move |(_, r)| {
+                    let what = format!("{label}: {}", r.what);
+                    left(&r).into_iter().map(move |l| format!("{what}: {l}"))
+                })
         })
         .collect()
 }

@@ -29,7 +29,11 @@ pub fn write(id: u64, r: &Resource) {
         .and_then(|()| std::fs::write(&tmp, encode(r)))
         .and_then(|()| std::fs::rename(&tmp, &file));
     if let Err(e) = written {
-        eprintln!("harness: cannot record {} in {}: {e}", r.what, dir.display());
+        eprintln!(
+            "harness: cannot record {} in {}: {e}",
+            r.what,
+            dir.display()
+        );
     }
 }
 

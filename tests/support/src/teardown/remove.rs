@@ -85,9 +85,9 @@ fn stop_in_order(processes: &[Process]) -> Vec<i32> {
     let mut ended = Vec::new();
     for p in processes.iter().filter(|p| p.alive()) {
         let _ = kill(Pid::from_raw(p.pid), Signal::SIGTERM);
-        if !gone_within(&[p.clone()], GRACE) {
+        if !gone_within(std::slice::from_ref(p), GRACE) {
             let _ = kill(Pid::from_raw(p.pid), Signal::SIGKILL);
-            gone_within(&[p.clone()], GONE);
+            gone_within(std::slice::from_ref(p), GONE);
         }
         ended.push(p.pid);
     }
@@ -246,18 +246,21 @@ fn processes_of_user(user: &str) -> Vec<i32> {
 
 pub(super) fn uid_of(user: &str) -> Option<u32> {
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        (f.first() == Some(&user)).then(|| f.get(2)?.parse().ok())?
-    })
-    .filter(|&uid| uid != 0)
+    passwd
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.first() == Some(&user)).then(|| f.get(2)?.parse().ok())?
+        })
+        .filter(|&uid| uid != 0)
 }
 
 fn subordinate_range(user: &str) -> Option<(u32, u32)> {
     let subuid = std::fs::read_to_string("/etc/subuid").ok()?;
     subuid.lines().find_map(|l| {
         let f: Vec<&str> = l.split(':').collect();
-        (f.first() == Some(&user)).then(|| Some((f.get(1)?.parse().ok()?, f.get(2)?.parse().ok()?)))?
+        (f.first() == Some(&user))
+            .then(|| Some((f.get(1)?.parse().ok()?, f.get(2)?.parse().ok()?)))?
     })
 }
 
@@ -268,7 +271,11 @@ fn delete_user(user: &str) -> bool {
     let Some(uid) = uid_of(user) else {
         return false;
     };
-    for e in std::fs::read_dir("/dev/shm").into_iter().flatten().flatten() {
+    for e in std::fs::read_dir("/dev/shm")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
         if e.metadata().is_ok_and(|m| m.uid() == uid) {
             let _ = std::fs::remove_file(e.path());
         }

@@ -54,7 +54,9 @@ pub(super) fn install() {
                 .spawn(move || watch(signals))
                 .expect("signal thread");
         }
-        Err(e) => eprintln!("harness: no signal handler ({e}): an interrupt will leave things behind"),
+        Err(e) => {
+            eprintln!("harness: no signal handler ({e}): an interrupt will leave things behind")
+        }
     }
     if let Some(seconds) = std::env::var("PAUSE_HARNESS_DEADLINE")
         .ok()
@@ -138,7 +140,10 @@ fn install_panic_hook() {
             let mut summaries = super::release_all();
             summaries.extend(super::sweep());
             if !summaries.is_empty() {
-                eprintln!("harness: a panic ends the run: removed {}", summaries.join("; "));
+                eprintln!(
+                    "harness: a panic ends the run: removed {}",
+                    summaries.join("; ")
+                );
             }
         }
     }));
