@@ -373,8 +373,8 @@ fn sbom_and_provenance_are_reproducible_and_name_no_host_path() {
         .collect();
     assert_eq!(
         types.len(),
-        2 * ARCHES.len(),
-        "an SBOM and a provenance per image"
+        2 * (ARCHES.len() + 1),
+        "an SBOM and a provenance per image, and for the index"
     );
     for (path, data) in &files {
         let text = String::from_utf8_lossy(data);
@@ -420,12 +420,64 @@ fn a_local_source_path_never_reaches_the_provenance() {
         .filter_map(|d| serde_json::from_slice::<Value>(d).ok())
         .filter(|v| v["_type"] == "https://in-toto.io/Statement/v1")
         .collect();
-    assert_eq!(statements.len(), ARCHES.len());
+    assert_eq!(
+        statements.len(),
+        ARCHES.len() + 1,
+        "one per image and the index's"
+    );
     for statement in statements {
         let text = statement.to_string();
         assert!(!text.contains(local.to_str().unwrap()), "{text}");
         assert!(
             statement["predicate"]["buildDefinition"]["externalParameters"]["source"].is_null()
         );
+    }
+}
+
+/// Every provenance statement names, as its build type, a page of this
+/// repository that describes each parameter the statement carries, and, as
+/// its builder, the xtask crate and the command that runs it again.
+#[test]
+fn the_build_type_is_a_page_here_that_names_every_parameter() {
+    let d = tempfile::tempdir().unwrap();
+    let bytes = oci_in(&d.path().join("checkout"), "", 0o755, SystemTime::now());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let statements: Vec<Value> = entries(&bytes)
+        .into_iter()
+        .filter_map(|(_, _, data)| serde_json::from_slice::<Value>(&data).ok())
+        .filter(|v| v["_type"] == "https://in-toto.io/Statement/v1")
+        .collect();
+    assert_eq!(statements.len(), ARCHES.len() + 1);
+    for statement in &statements {
+        let build = &statement["predicate"]["buildDefinition"];
+        let build_type = build["buildType"].as_str().unwrap();
+        let page = build_type
+            .strip_prefix("pkg:cargo/pause@")
+            .and_then(|rest| rest.split_once('#'))
+            .map(|(_version, page)| page)
+            .unwrap_or_else(|| panic!("build type {build_type}"));
+        let text = std::fs::read_to_string(root.join(page))
+            .unwrap_or_else(|e| panic!("{build_type}: {page}: {e}"));
+        for part in ["externalParameters", "internalParameters"] {
+            for key in build[part].as_object().unwrap().keys() {
+                assert!(
+                    text.contains(&format!("`{key}`")),
+                    "{page} does not describe {part}.{key}"
+                );
+            }
+        }
+        assert!(
+            text.contains("make oci-repro"),
+            "{page} says how it is reproduced"
+        );
+        let builder = statement["predicate"]["runDetails"]["builder"]["id"]
+            .as_str()
+            .unwrap();
+        let expected = format!(
+            "pkg:cargo/xtask@{}?rerun=make%20oci#xtask",
+            env!("CARGO_PKG_VERSION")
+        );
+        assert_eq!(builder, expected);
+        assert!(root.join("xtask/Cargo.toml").is_file());
     }
 }

@@ -56,6 +56,7 @@ fn parse(args: &mut Parser) -> xtask::Result<Flags> {
             labels: BTreeMap::new(),
             name: xtask::DEFAULT_NAME.into(),
             tag: "latest".into(),
+            tool: format!("cargo xtask pack (xtask {})", env!("CARGO_PKG_VERSION")),
         },
         binaries: Vec::new(),
     };
