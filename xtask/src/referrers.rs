@@ -12,7 +12,7 @@ use std::collections::HashMap;
 /// One document about one image, e.g. its SBOM; its media type is also the
 /// artifact type of the manifest that carries it.
 pub struct Attachment {
-    pub media_type: &'static str,
+    pub media_type: String,
     /// The layer's title: the file name `oras pull` writes it to.
     pub title: String,
     pub document: Vec<u8>,
@@ -55,7 +55,7 @@ pub(crate) fn add(
     subject: &Descriptor,
     attachment: Attachment,
 ) -> Result<(Descriptor, Referrer)> {
-    let artifact_type = MediaType::from(attachment.media_type);
+    let artifact_type = MediaType::from(attachment.media_type.as_str());
     // The empty config the OCI image spec names for artifacts.
     let config = blobs.add(MediaType::EmptyJSON, b"{}".to_vec())?;
     let mut layer = blobs.add(artifact_type.clone(), attachment.document)?;
@@ -74,7 +74,7 @@ pub(crate) fn add(
     let mut descriptor = blobs.add(MediaType::ImageManifest, canonical_json(&manifest)?)?;
     descriptor.set_artifact_type(Some(artifact_type));
     let referrer = Referrer {
-        artifact_type: attachment.media_type.to_string(),
+        artifact_type: attachment.media_type,
         manifest_digest: descriptor.digest().to_string(),
         document_digest: layer.digest().to_string(),
     };

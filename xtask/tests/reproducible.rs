@@ -481,3 +481,55 @@ fn the_build_type_is_a_page_here_that_names_every_parameter() {
         assert!(root.join("xtask/Cargo.toml").is_file());
     }
 }
+
+/// `pack --attach` hangs each given document on the image index as an OCI
+/// 1.1 referrer: its artifact type, its bytes as the one layer, the index as
+/// its subject; without it, pack attaches nothing.
+#[test]
+fn pack_attaches_the_documents_it_is_given_to_the_index() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    write_binaries(dir, 0o755, SystemTime::now());
+    let sbom = br#"{"bomFormat":"CycloneDX","specVersion":"1.5"}"#;
+    std::fs::write(dir.join("their.cdx.json"), sbom).unwrap();
+    let pack = |out: &str, extra: &[&str]| {
+        let status = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["pack", "--out", out, "--epoch", &EPOCH.to_string()])
+            .args(extra)
+            .arg("amd64=bin/pause-linux-amd64")
+            .current_dir(dir)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        sorted_root_owned_entries(&std::fs::read(dir.join(out)).unwrap())
+    };
+    let cyclonedx = "application/vnd.cyclonedx+json";
+    let files = pack(
+        "with.tar",
+        &["--attach", &format!("{cyclonedx}=their.cdx.json")],
+    );
+    let top = json(&files["index.json"]);
+    let referrers: Vec<&Value> = top["manifests"].as_array().unwrap()[1..].iter().collect();
+    assert_eq!(referrers.len(), 1);
+    assert_eq!(referrers[0]["artifactType"], cyclonedx);
+    let manifest = json(&blob(&files, referrers[0]["digest"].as_str().unwrap()));
+    assert_eq!(manifest["subject"]["digest"], top["manifests"][0]["digest"]);
+    assert_eq!(manifest["layers"][0]["mediaType"], cyclonedx);
+    assert_eq!(
+        manifest["layers"][0]["annotations"]["org.opencontainers.image.title"],
+        "their.cdx.json"
+    );
+    assert_eq!(
+        blob(&files, manifest["layers"][0]["digest"].as_str().unwrap()),
+        sbom
+    );
+
+    let bare = pack("without.tar", &[]);
+    assert_eq!(
+        json(&bare["index.json"])["manifests"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -101,7 +101,7 @@ impl Facts {
             created: &self.created,
         })?;
         Ok(Attachment {
-            media_type: sbom::MEDIA_TYPE,
+            media_type: sbom::MEDIA_TYPE.into(),
             title: "sbom.cdx.json".into(),
             document,
         })
@@ -190,7 +190,7 @@ impl Facts {
         };
         let statement = slsa::Statement::new(subject, predicate);
         Ok(Attachment {
-            media_type: slsa::MEDIA_TYPE,
+            media_type: slsa::MEDIA_TYPE.into(),
             title: "provenance.intoto.json".into(),
             document: xtask::canonical_json(&statement)?,
         })
