@@ -4,6 +4,8 @@
 # binary through TARGETARCH (linux/loong64 too). Not linux/arm/v6: TARGETARCH
 # is `arm` for v6 and v7 alike, so it would take the ARMv7 binary, which dies
 # of SIGILL on an ARMv6 core; the ARMv6 image is in `make oci`'s archive.
+# The title and description below are also the labels of bin/pause-oci.tar's
+# images: `cargo xtask oci` reads them from this file (one source for both).
 # The source label is added only as a URL (`--label
 # org.opencontainers.image.source=https://...`, which `make image SOURCE=` passes).
 FROM scratch

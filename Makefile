@@ -181,7 +181,9 @@ test-e2e-docker: deps docker-pause-image workload-image ## tests/e2e/tests/docke
 test-e2e-podman: deps oci podman-archives ## tests/e2e/tests/podman{,_rootless}.rs: the image as a podman pod's infra container, as root and rootless
 	$(E2E) --test podman --test podman_rootless -- --test-threads 2
 
-test-e2e-containerd: deps oci workload ## tests/e2e/tests/{containerd,registry,pinning,published,archive,attestations,recipes}.rs: containerd 1.6, 1.7 and 2.1's CRI (imported and pulled, pinned against GC), the published and signed image, the archive and its referrers, deploy/
+test-e2e-containerd: deps oci workload ## tests/e2e/tests/{containerd,registry,pinning,published,archive,attestations,recipes}.rs: containerd 1.6, 1.7 and 2.1's CRI (imported and pulled, pinned against GC), the published and signed image and what Trivy finds by its tag, the archive and its referrers (and what syft reads), deploy/
+	@# Trivy and syft, from tests/go/pins.txt: built once per pin (minutes cold, nothing warm).
+	@tests/go/build.sh trivy syft
 	@# Test names in full: each carries the containerd version and dialect it ran on.
 	$(E2E) --test containerd --test registry --test pinning --test published --test archive --test attestations --test recipes -- --format pretty
 

@@ -28,6 +28,7 @@ pub fn pack(peer: &Peer, arch: &str, name: &str, tag: &str) -> Result<xtask::Bui
         labels: BTreeMap::new(),
         name: name.into(),
         tag: tag.into(),
+        tool: "pause-bench".into(),
     };
     let binary =
         std::fs::read(&peer.path).map_err(|e| format!("read {}: {e}", peer.path.display()))?;

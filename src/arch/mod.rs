@@ -185,6 +185,7 @@ pub fn idle_on_small_stack(args: Args) -> ! {
 
 /// Where pause resumes after `idle_on_small_stack`: on the page of the strings,
 /// which starts at `strings_page`, or on the stack it had when that is 0.
+// It imports sys (which imports arch): passed from main.rs instead, this changed the loong64 and arm-v6 bytes.
 extern "C" fn resume(strings_page: usize) -> ! {
     if strings_page != 0 {
         // The old stack below the strings: 64 KiB covers the argv/auxv tables

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Signs the image `push.sh` published, by digest, with cosign and a key pair
 # (`cosign generate-key-pair`), and attests each platform's SBOM and SLSA
-# provenance, the very documents bin/pause-oci.tar carries as referrers.
+# provenance, and the index's (the whole release's), the very documents
+# bin/pause-oci.tar carries as referrers: each about the digest it refers to.
 # `make sign REGISTRY=... KEY=cosign.key` runs this; the key's password comes
 # from COSIGN_PASSWORD, as cosign reads it.
 #

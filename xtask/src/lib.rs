@@ -11,7 +11,8 @@
 //! - that image index lists one image manifest per platform;
 //! - each manifest has one config and one gzip layer holding only the binary;
 //! - with `build_attested`, index.json also lists each image's referrers
-//!   (its SBOM and provenance: `referrers`, `sbom`, `provenance`).
+//!   (its SBOM and provenance: `referrers`, `sbom`, `provenance`), and the
+//!   image index's own (the whole release's).
 
 pub mod crates;
 pub mod provenance;
@@ -56,7 +57,8 @@ pub struct Input {
     pub arch: String,
     /// The file's contents.
     pub binary: Vec<u8>,
-    /// A name for the image history (`created_by`), e.g. `pause-linux-amd64`.
+    /// The file's name, for the image history (`created_by`), e.g.
+    /// `pause-linux-amd64`.
     pub source_name: String,
 }
 
@@ -77,6 +79,10 @@ pub struct Options {
     pub name: String,
     /// Tag, e.g. `0.1.0`.
     pub tag: String,
+    /// The command that packs, as each image's history names it after the
+    /// instruction, the way `docker history` shows `# buildkit` for buildx:
+    /// e.g. `make oci (cargo xtask oci, xtask 0.1.0)`.
+    pub tool: String,
 }
 
 /// One platform's image in the built index.
@@ -98,6 +104,8 @@ pub struct Built {
     /// Digest of the image index (what a registry would serve for the tag).
     pub index_digest: String,
     pub images: Vec<Image>,
+    /// The documents attached to the image index itself.
+    pub referrers: Vec<Referrer>,
 }
 
 /// Splits `arm/v7` into OCI architecture and variant. `arm` alone is v7 (what
@@ -215,11 +223,18 @@ pub fn build_attested(opts: &Options, inputs: &[Input], attest: &dyn Attest) -> 
         images.push(image);
     }
     let index = add_image_index(&mut blobs, &shared, manifests)?;
+    let mut referrers = Vec::new();
+    for attachment in attest.index_documents(index.digest().as_ref(), inputs, &images)? {
+        let (artifact, referrer) = referrers::add(&mut blobs, &index, attachment)?;
+        artifacts.push(artifact);
+        referrers.push(referrer);
+    }
     let layout_index = layout_index(opts, &index, artifacts)?;
     Ok(Built {
         archive: archive(blobs, layout_index, opts.epoch)?,
         index_digest: index.digest().to_string(),
         images,
+        referrers,
     })
 }
 
@@ -342,7 +357,9 @@ fn gzip(data: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// The image config: how to run the binary (user, entrypoint, labels), the
-/// one layer's diff ID, and a history entry naming the binary it came from.
+/// one layer's diff ID, and a history entry saying what wrote the layer: the
+/// instruction a Dockerfile would have (`COPY pause-linux-amd64 /pause`) and
+/// the command that ran it.
 fn image_config(
     shared: &Shared,
     target: &Target,
@@ -371,7 +388,7 @@ fn image_config(
         .history(vec![
             HistoryBuilder::default()
                 .created(shared.created.clone())
-                .created_by(format!("pause-oci: {source_name} as {}", opts.path))
+                .created_by(format!("COPY {source_name} {} # {}", opts.path, opts.tool))
                 .build()?,
         ])
         .build()?;

@@ -13,11 +13,25 @@ use std::collections::BTreeMap;
 pub const MEDIA_TYPE: &str = "application/vnd.in-toto+json";
 const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 const PREDICATE_TYPE: &str = "https://slsa.dev/provenance/v1";
+/// The page that describes the build (inputs, command, parameters, what is
+/// reproducible), as a path in the repository.
+pub const BUILD_TYPE_PAGE: &str = "xtask/build-type.md";
+
 /// How an image of this project is built: `make oci` at a commit, every
-/// parameter below; this module and the README are its description.
-pub const BUILD_TYPE: &str = "urn:pause:build-type:make-oci:v1";
-/// Who ran the build: whoever ran `make oci`; nothing stronger is claimed.
-pub const BUILDER_ID: &str = "urn:pause:builder:make-oci";
+/// parameter below, as the page [`BUILD_TYPE_PAGE`] describes. Named by the
+/// package URL of the pause package at `version` with the page as its
+/// subpath: a URI that points into the very source it describes on any
+/// host, where a web address would tie it to one (none is known here).
+pub fn build_type(version: &str) -> String {
+    format!("pkg:cargo/pause@{version}#{BUILD_TYPE_PAGE}")
+}
+
+/// Who ran the build: the `xtask` crate of the repository (`xtask/`) at
+/// `xtask_version`, and how to run it again (`make oci`). Whoever ran it;
+/// nothing stronger is claimed (SLSA Build L1).
+pub fn builder_id(xtask_version: &str) -> String {
+    format!("pkg:cargo/xtask@{xtask_version}?rerun=make%20oci#xtask")
+}
 
 /// A digest set, e.g. `{"sha256": "..."}` or `{"gitCommit": "..."}`.
 pub type DigestSet = BTreeMap<String, String>;
@@ -42,7 +56,7 @@ pub struct Provenance {
 #[derive(Serialize, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct BuildDefinition {
-    pub build_type: &'static str,
+    pub build_type: String,
     pub external_parameters: ExternalParameters,
     pub internal_parameters: InternalParameters,
     pub resolved_dependencies: Vec<ResourceDescriptor>,
@@ -54,9 +68,15 @@ pub struct BuildDefinition {
 pub struct ExternalParameters {
     /// `make oci`.
     pub command: String,
-    /// The image's platform and the Rust target its binary is built for.
-    pub platform: String,
-    pub target: String,
+    /// A platform image's platform and the Rust target its binary is built
+    /// for; the index's statement has `platforms` instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Every platform of the index, with its Rust target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platforms: Option<BTreeMap<String, String>>,
     /// The repository URL, absent when it is not one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
@@ -69,11 +89,20 @@ pub struct ExternalParameters {
 pub struct InternalParameters {
     /// `rustc -Vv`, verbatim.
     pub toolchain: String,
-    /// `prebuilt` (rustup's rust-std) or `rust-src` (`-Zbuild-std=core`).
-    pub core_library: &'static str,
+    /// `prebuilt` (rustup's rust-std) or `rust-src` (`-Zbuild-std=core`);
+    /// in the index's statement, for each platform.
+    pub core_library: PerPlatform<&'static str>,
     pub cargo_profile: &'static str,
     /// Every timestamp of the archive (`SOURCE_DATE_EPOCH`): the commit's time.
     pub source_date_epoch: i64,
+}
+
+/// A value of one platform's statement, or of each platform in the index's.
+#[derive(Serialize, Debug)]
+#[serde(untagged)]
+pub enum PerPlatform<T> {
+    One(T),
+    Each(BTreeMap<String, T>),
 }
 
 #[derive(Serialize, Debug, Clone, Default)]
@@ -94,7 +123,7 @@ pub struct RunDetails {
 
 #[derive(Serialize, Debug)]
 pub struct Builder {
-    pub id: &'static str,
+    pub id: String,
 }
 
 impl Statement {

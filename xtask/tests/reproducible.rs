@@ -373,8 +373,8 @@ fn sbom_and_provenance_are_reproducible_and_name_no_host_path() {
         .collect();
     assert_eq!(
         types.len(),
-        2 * ARCHES.len(),
-        "an SBOM and a provenance per image"
+        2 * (ARCHES.len() + 1),
+        "an SBOM and a provenance per image, and for the index"
     );
     for (path, data) in &files {
         let text = String::from_utf8_lossy(data);
@@ -420,7 +420,11 @@ fn a_local_source_path_never_reaches_the_provenance() {
         .filter_map(|d| serde_json::from_slice::<Value>(d).ok())
         .filter(|v| v["_type"] == "https://in-toto.io/Statement/v1")
         .collect();
-    assert_eq!(statements.len(), ARCHES.len());
+    assert_eq!(
+        statements.len(),
+        ARCHES.len() + 1,
+        "one per image and the index's"
+    );
     for statement in statements {
         let text = statement.to_string();
         assert!(!text.contains(local.to_str().unwrap()), "{text}");
@@ -428,4 +432,104 @@ fn a_local_source_path_never_reaches_the_provenance() {
             statement["predicate"]["buildDefinition"]["externalParameters"]["source"].is_null()
         );
     }
+}
+
+/// Every provenance statement names, as its build type, a page of this
+/// repository that describes each parameter the statement carries, and, as
+/// its builder, the xtask crate and the command that runs it again.
+#[test]
+fn the_build_type_is_a_page_here_that_names_every_parameter() {
+    let d = tempfile::tempdir().unwrap();
+    let bytes = oci_in(&d.path().join("checkout"), "", 0o755, SystemTime::now());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let statements: Vec<Value> = entries(&bytes)
+        .into_iter()
+        .filter_map(|(_, _, data)| serde_json::from_slice::<Value>(&data).ok())
+        .filter(|v| v["_type"] == "https://in-toto.io/Statement/v1")
+        .collect();
+    assert_eq!(statements.len(), ARCHES.len() + 1);
+    for statement in &statements {
+        let build = &statement["predicate"]["buildDefinition"];
+        let build_type = build["buildType"].as_str().unwrap();
+        let page = build_type
+            .strip_prefix("pkg:cargo/pause@")
+            .and_then(|rest| rest.split_once('#'))
+            .map(|(_version, page)| page)
+            .unwrap_or_else(|| panic!("build type {build_type}"));
+        let text = std::fs::read_to_string(root.join(page))
+            .unwrap_or_else(|e| panic!("{build_type}: {page}: {e}"));
+        for part in ["externalParameters", "internalParameters"] {
+            for key in build[part].as_object().unwrap().keys() {
+                assert!(
+                    text.contains(&format!("`{key}`")),
+                    "{page} does not describe {part}.{key}"
+                );
+            }
+        }
+        assert!(
+            text.contains("make oci-repro"),
+            "{page} says how it is reproduced"
+        );
+        let builder = statement["predicate"]["runDetails"]["builder"]["id"]
+            .as_str()
+            .unwrap();
+        let expected = format!(
+            "pkg:cargo/xtask@{}?rerun=make%20oci#xtask",
+            env!("CARGO_PKG_VERSION")
+        );
+        assert_eq!(builder, expected);
+        assert!(root.join("xtask/Cargo.toml").is_file());
+    }
+}
+
+/// `pack --attach` hangs each given document on the image index as an OCI
+/// 1.1 referrer: its artifact type, its bytes as the one layer, the index as
+/// its subject; without it, pack attaches nothing.
+#[test]
+fn pack_attaches_the_documents_it_is_given_to_the_index() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    write_binaries(dir, 0o755, SystemTime::now());
+    let sbom = br#"{"bomFormat":"CycloneDX","specVersion":"1.5"}"#;
+    std::fs::write(dir.join("their.cdx.json"), sbom).unwrap();
+    let pack = |out: &str, extra: &[&str]| {
+        let status = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["pack", "--out", out, "--epoch", &EPOCH.to_string()])
+            .args(extra)
+            .arg("amd64=bin/pause-linux-amd64")
+            .current_dir(dir)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        sorted_root_owned_entries(&std::fs::read(dir.join(out)).unwrap())
+    };
+    let cyclonedx = "application/vnd.cyclonedx+json";
+    let files = pack(
+        "with.tar",
+        &["--attach", &format!("{cyclonedx}=their.cdx.json")],
+    );
+    let top = json(&files["index.json"]);
+    let referrers: Vec<&Value> = top["manifests"].as_array().unwrap()[1..].iter().collect();
+    assert_eq!(referrers.len(), 1);
+    assert_eq!(referrers[0]["artifactType"], cyclonedx);
+    let manifest = json(&blob(&files, referrers[0]["digest"].as_str().unwrap()));
+    assert_eq!(manifest["subject"]["digest"], top["manifests"][0]["digest"]);
+    assert_eq!(manifest["layers"][0]["mediaType"], cyclonedx);
+    assert_eq!(
+        manifest["layers"][0]["annotations"]["org.opencontainers.image.title"],
+        "their.cdx.json"
+    );
+    assert_eq!(
+        blob(&files, manifest["layers"][0]["digest"].as_str().unwrap()),
+        sbom
+    );
+
+    let bare = pack("without.tar", &[]);
+    assert_eq!(
+        json(&bare["index.json"])["manifests"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }

@@ -92,3 +92,42 @@ pub fn referrers_of(archive: &Path, subject: &str) -> Vec<(String, Vec<u8>)> {
         })
         .collect()
 }
+
+/// A copy of `archive` at `out` whose index.json no longer lists the
+/// referrers of `subject`: what a registry serves after they were deleted.
+/// Their blobs stay, unreferenced, as in a registry before garbage collection.
+pub fn without_referrers_of(archive: &Path, subject: &str, out: &Path) -> std::path::PathBuf {
+    let dir = tempfile::tempdir().unwrap();
+    let tar = |args: &[&std::ffi::OsStr]| {
+        let status = Command::new("tar").args(args).status().expect("tar");
+        assert!(status.success(), "tar {args:?} failed");
+    };
+    tar(&[
+        "-xf".as_ref(),
+        archive.as_os_str(),
+        "-C".as_ref(),
+        dir.path().as_os_str(),
+    ]);
+    let mut layout = json(archive, "index.json");
+    let kept: Vec<Value> = layout["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| {
+            d["artifactType"].is_null()
+                || blob_json(archive, d["digest"].as_str().unwrap())["subject"]["digest"] != subject
+        })
+        .cloned()
+        .collect();
+    layout["manifests"] = Value::Array(kept);
+    std::fs::write(dir.path().join("index.json"), layout.to_string()).unwrap();
+    let entries = ["oci-layout", "index.json", "blobs"].map(std::ffi::OsStr::new);
+    let to = [
+        "-cf".as_ref(),
+        out.as_os_str(),
+        "-C".as_ref(),
+        dir.path().as_os_str(),
+    ];
+    tar(&[&to[..], &entries[..]].concat());
+    out.to_path_buf()
+}

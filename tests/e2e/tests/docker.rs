@@ -8,7 +8,7 @@ use pause_e2e::*;
 use std::time::Instant;
 use test_support::ci::{is_root, require};
 use test_support::command::{Run, Teardown, run};
-use test_support::docker::{self, Container, docker, pause_image};
+use test_support::docker::{self, Container, docker, inspect, pause_image};
 use test_support::procfs::{
     cmdline, namespace, stat, status_field, waiting_for_signals, zombies_of,
 };
@@ -306,4 +306,44 @@ fn control_a_pid1_that_never_reaps_is_caught() {
         20,
         "the host sees the zombies of the non-reaping PID 1"
     );
+}
+
+/// The two ways to build the image agree on what it says about itself: the
+/// Dockerfile's image (`make image`) carries exactly the labels of the
+/// archive's (description and title are read from the Dockerfile by both),
+/// and `docker history` names what wrote the archive image's layer: the
+/// instruction and the command, as it shows `# buildkit` for buildx.
+#[test]
+fn the_dockerfile_image_has_the_archives_labels_and_history_names_the_build() {
+    if !ready() {
+        return;
+    }
+    let built = format!("{}:labels", docker::unique("localhost/pause-dockerfile"));
+    let mut teardown = Teardown::new();
+    teardown.push(docker(&["rmi", "-f", &built]));
+    let mut make = std::process::Command::new("make");
+    make.args(["-s", "--no-print-directory", "image"])
+        .arg(format!("IMAGE={built}"))
+        .current_dir(test_support::repo::root());
+    run(make).check();
+    let labels = |image: &str| inspect(image, "{{json .Config.Labels}}");
+    assert_eq!(
+        labels(&built),
+        labels(&pause_image()),
+        "the Dockerfile's image and the archive's carry other labels"
+    );
+    let history = run(docker(&[
+        "history",
+        "--no-trunc",
+        "--format",
+        "{{.CreatedBy}}",
+        &pause_image(),
+    ]))
+    .check()
+    .stdout();
+    let expected = format!(
+        "COPY pause-linux-{} /pause # make oci (cargo xtask oci, xtask ",
+        test_support::repo::host_arch()
+    );
+    assert!(history.starts_with(&expected), "docker history: {history}");
 }

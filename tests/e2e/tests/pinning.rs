@@ -274,6 +274,7 @@ fn pack_next_pause(node: &Node) -> (PathBuf, String) {
         labels: Default::default(),
         name: repository.into(),
         tag: "next".into(),
+        tool: "the pinning suite's next pause".into(),
     };
     let input = xtask::Input {
         arch: repo::host_arch().into(),

@@ -34,13 +34,17 @@ struct Published {
 }
 
 fn publish() -> Option<Published> {
+    publish_archive(repo::built_pause_archive())
+}
+
+/// `archive` pushed to a registry of its own.
+fn publish_archive(archive: PathBuf) -> Option<Published> {
     if !require(
         registry::missing().is_none(),
         &registry::missing().unwrap_or_default(),
     ) {
         return None;
     }
-    let archive = repo::built_pause_archive();
     let registry = Registry::start_isolated();
     registry.push(&archive);
     let index = layout::image_index(&archive);
@@ -68,7 +72,12 @@ fn publish() -> Option<Published> {
 impl Published {
     /// A pinned tool (oras, cosign) run inside the registry's namespace.
     fn tool(&self, name: &str, args: &[&str]) -> Command {
-        let mut c = self.registry.netns().command(repo::pinned(name));
+        self.tool_at(&repo::pinned(name), args)
+    }
+
+    /// The program at `path` run inside the registry's namespace.
+    fn tool_at(&self, path: &Path, args: &[&str]) -> Command {
+        let mut c = self.registry.netns().command(path);
         c.args(args);
         c
     }
@@ -142,10 +151,11 @@ fn key_pairs(dir: &Path) {
 }
 
 #[test]
-fn oras_discover_lists_each_platforms_sbom_and_provenance_as_in_the_archive() {
+fn oras_discover_lists_each_platforms_and_the_indexs_sbom_and_provenance_as_in_the_archive() {
     let Some(p) = publish() else { return };
-    let platforms = layout::platform_manifests(&p.archive);
+    let mut platforms = layout::platform_manifests(&p.archive);
     assert_eq!(platforms.len(), 8, "{platforms:?}");
+    platforms.push(("the index".into(), p.index_digest()));
     for (platform, digest) in &platforms {
         let attached = p.discover(digest);
         let archived = layout::referrers_of(&p.archive, digest);
@@ -198,6 +208,8 @@ fn a_signed_index_verifies_and_a_wrong_key_or_another_image_under_the_tag_does_n
         !wrong.ok(),
         "a signature verified with a key that did not make it"
     );
+    // Before the tag moves: the index's attestations are asked for by it.
+    verify_attestations(&p, &good, &other);
 
     // Another image under the same tag, which nobody signed: the test
     // workload's image pushed over it.
@@ -221,15 +233,22 @@ fn a_signed_index_verifies_and_a_wrong_key_or_another_image_under_the_tag_does_n
         !swapped.ok(),
         "an unsigned image under the signed tag verified"
     );
-
-    verify_attestations(&p, &good, &other);
 }
 
-/// Every platform's SBOM and provenance attestation verifies with the key
-/// that made it, and carries the very documents of the archive.
+/// Every platform's SBOM and provenance attestation, and the index's (asked
+/// for by the tag, as a user does), verifies with the key that made it, and
+/// carries the very documents of the archive.
 fn verify_attestations(p: &Published, good: &Path, other: &Path) {
-    for (platform, digest) in layout::platform_manifests(&p.archive) {
-        let reference = format!("{}@{digest}", p.repository);
+    let mut subjects: Vec<(String, String, String)> = layout::platform_manifests(&p.archive)
+        .into_iter()
+        .map(|(platform, digest)| {
+            let reference = format!("{}@{digest}", p.repository);
+            (platform, digest, reference)
+        })
+        .collect();
+    let by_tag = format!("{}:{}", p.repository, p.tag);
+    subjects.push(("the index".into(), p.index_digest(), by_tag));
+    for (platform, digest, reference) in subjects {
         let archived = layout::referrers_of(&p.archive, &digest);
         for (kind, cosign_type) in [(CYCLONEDX, "cyclonedx"), (IN_TOTO, "slsaprovenance1")] {
             let args = ["verify-attestation", "--type", cosign_type, "--key"];
@@ -359,4 +378,112 @@ fn pause_from_export(export: &Path) -> Vec<u8> {
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
     bytes
+}
+
+/// Trivy (built from its Go module, `make deps-go`), as a user scans the
+/// published image by the tag they type: the tag names the image index, so
+/// Trivy looks for an SBOM among the index's referrers, whatever platform it
+/// is asked for. It must find the release SBOM there and list pause with its
+/// version, licence and package URL under the image's name. Negative
+/// control: the same archive without the index's referrers (the platforms'
+/// stay) gives Trivy no SBOM, and no pause.
+#[test]
+fn trivy_finds_the_sbom_by_tag_and_lists_pause_on_every_platform() {
+    let trivy = repo::go_tool("trivy");
+    if !require(trivy.is_file(), "trivy (make deps-go GO_TOOLS=trivy)") {
+        return;
+    }
+    let Some(p) = publish() else { return };
+    let by_tag = format!("{}:{}", p.repository, p.tag);
+    let version = repo::version();
+    let built_as = layout::image_index(&p.archive)["annotations"]["io.containerd.image.name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (platform, _) in layout::platform_manifests(&p.archive) {
+        let scan = trivy_scan(&p, &trivy, &by_tag, &platform);
+        assert!(
+            scan.stderr().contains("Found SBOM in the OCI referrers"),
+            "{platform}: {}",
+            scan.describe()
+        );
+        let report: Value = serde_json::from_str(&scan.stdout()).expect("trivy --format json");
+        let (target, pause) = trivy_package(&report, "pause")
+            .unwrap_or_else(|| panic!("{platform}: Trivy lists no pause: {report}"));
+        assert_eq!(target, built_as, "{platform}: the result's target");
+        assert_eq!(pause["Version"], version.as_str(), "{platform}");
+        assert_eq!(
+            pause["Licenses"],
+            serde_json::json!(["Apache-2.0"]),
+            "{platform}"
+        );
+        assert_eq!(
+            pause["Identifier"]["PURL"],
+            format!("pkg:cargo/pause@{version}").as_str(),
+            "{platform}"
+        );
+    }
+
+    let bare = tempfile::tempdir().unwrap();
+    let without = layout::without_referrers_of(
+        &p.archive,
+        &p.index_digest(),
+        &bare.path().join("no-index-referrers.tar"),
+    );
+    let Some(q) = publish_archive(without) else {
+        return;
+    };
+    let by_tag = format!("{}:{}", q.repository, q.tag);
+    let scan = trivy_scan(&q, &trivy, &by_tag, "linux/amd64");
+    let report: Value = serde_json::from_str(&scan.stdout()).expect("trivy --format json");
+    assert!(
+        !scan.stderr().contains("Found SBOM") && trivy_package(&report, "pause").is_none(),
+        "without the index's referrers Trivy still found pause: {}",
+        scan.describe()
+    );
+}
+
+/// `trivy image` by `reference` for `platform`, from the registry's
+/// loopback-only namespace: the SBOM from the referrers, licences only, no
+/// database, no update or version check (nothing to reach: a try fails at
+/// once instead of waiting), its cache in a directory of its own.
+fn trivy_scan(p: &Published, trivy: &Path, reference: &str, platform: &str) -> Run {
+    let cache = tempfile::tempdir().unwrap();
+    let out = run(p.tool_at(
+        trivy,
+        &[
+            "image",
+            "--image-src",
+            "remote",
+            "--sbom-sources",
+            "oci",
+            "--scanners",
+            "license",
+            "--list-all-pkgs",
+            "--skip-db-update",
+            "--offline-scan",
+            "--skip-version-check",
+            "--disable-telemetry",
+            "--timeout",
+            "60s",
+            "--cache-dir",
+            cache.path().to_str().unwrap(),
+            "--format",
+            "json",
+            "--platform",
+            platform,
+            reference,
+        ],
+    ));
+    out.check()
+}
+
+/// The result target and the package `name` of a Trivy JSON report.
+fn trivy_package(report: &Value, name: &str) -> Option<(String, Value)> {
+    let results = report["Results"].as_array()?;
+    results.iter().find_map(|r| {
+        let packages = r["Packages"].as_array()?;
+        let found = packages.iter().find(|p| p["Name"] == name)?;
+        Some((r["Target"].as_str()?.to_string(), found.clone()))
+    })
 }

@@ -65,3 +65,8 @@ pub fn host_arch() -> &'static str {
 pub fn pinned(name: &str) -> PathBuf {
     path(&format!("target/debian/{name}/usr/bin/{name}"))
 }
+
+/// A Go program tests/go/pins.txt pins, as `make deps-go` builds it.
+pub fn go_tool(name: &str) -> PathBuf {
+    path(&format!("target/go/{name}/bin/{name}"))
+}

@@ -32,6 +32,7 @@ pub fn pack_workload(dir: &Path) -> Workload {
         labels: BTreeMap::new(),
         name: "localhost/pause-cri-workload".into(),
         tag: "test".into(),
+        tool: "the CRI suite's workload image (test-support)".into(),
     };
     let built = xtask::build(
         &opts,

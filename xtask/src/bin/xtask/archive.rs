@@ -39,14 +39,18 @@ pub fn write(
         opts.name,
         opts.tag
     );
-    for image in &built.images {
-        println!("  {:<16} {}", image.platform, image.manifest_digest);
-        for referrer in &image.referrers {
+    let show = |referrers: &[xtask::Referrer]| {
+        for referrer in referrers {
             println!(
                 "    {:<30} {}",
                 referrer.artifact_type, referrer.manifest_digest
             );
         }
+    };
+    show(&built.referrers);
+    for image in &built.images {
+        println!("  {:<16} {}", image.platform, image.manifest_digest);
+        show(&image.referrers);
     }
     Ok(())
 }

@@ -18,10 +18,12 @@ usage: cargo xtask <command> [options]
 
 commands:
   oci        write bin/pause-oci.tar: the project's image for every architecture, each
-             image with its SBOM (CycloneDX) and provenance (SLSA) as OCI referrers
+             image with its SBOM (CycloneDX) and provenance (SLSA) as OCI referrers,
+             and the index with the whole release's
   oci-repro  build the archive in two fresh clones of HEAD and compare the bytes
   size       check every bin/pause-linux-<arch> against its byte budget
-  pack       the packer under `oci`, every field a flag (see `cargo xtask pack --help`)
+  pack       the packer under `oci` for any static binaries, every field a flag, with the
+             documents given (--attach) as referrers of the index (`cargo xtask pack --help`)
   help       print this text
 
 oci options (the defaults are the project's):

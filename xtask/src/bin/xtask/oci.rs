@@ -67,9 +67,11 @@ fn options(flags: Flags) -> xtask::Result<Options> {
         Some(text) => Some(project::source_url(&text).map_err(crate::Usage)?),
         None => project::source(),
     };
+    let from_dockerfile =
+        |key: &str| project::dockerfile_label(&format!("org.opencontainers.image.{key}"));
     let labels = [
-        ("title", Some(String::from("pause"))),
-        ("description", Some(project::DESCRIPTION.into())),
+        ("title", Some(from_dockerfile("title")?)),
+        ("description", Some(from_dockerfile("description")?)),
         ("source", source),
         ("version", Some(package.version.clone())),
         ("revision", Some(revision)),
@@ -87,5 +89,9 @@ fn options(flags: Flags) -> xtask::Result<Options> {
         labels,
         name: flags.name.unwrap_or_else(|| project::NAME.into()),
         tag: package.version,
+        tool: format!(
+            "make oci (cargo xtask oci, xtask {})",
+            env!("CARGO_PKG_VERSION")
+        ),
     })
 }

@@ -1,17 +1,23 @@
 //! `cargo xtask pack`: the packer with every field of the image a flag, for
-//! any set of static binaries (`oci` is this with the project's values).
+//! any set of static binaries (`oci` is this with the project's values), and
+//! the documents to attach to the image index as OCI 1.1 referrers: `oci`
+//! attaches the SBOM and provenance of this project's build, which `pack`
+//! cannot know for other binaries, so it attaches what it is given.
 
 use crate::{Usage, archive, project};
 use lexopt::{Arg, Parser, ValueExt};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use xtask::Options;
+use xtask::{Attachment, Image, Input, Options};
 
 const USAGE: &str = "\
 usage: cargo xtask pack --out FILE [--name REPO] [--tag TAG] [--epoch SECS] [--path /pause]
-                        [--entrypoint JSON-ARRAY] [--user UID:GID] [--label KEY=VALUE]... ARCH=FILE...
+                        [--entrypoint JSON-ARRAY] [--user UID:GID] [--label KEY=VALUE]...
+                        [--attach MEDIA-TYPE=FILE]... ARCH=FILE...
   ARCH is a Kubernetes architecture name (amd64, arm64 = arm64/v8, arm = arm/v7, arm/v6, ppc64le,
   s390x, riscv64, loong64).
+  --attach attaches FILE to the image index as an OCI 1.1 referrer of that artifact type
+  (e.g. application/vnd.cyclonedx+json=sbom.json), titled with FILE's name.
   --epoch defaults to $SOURCE_DATE_EPOCH (one of them is required); --entrypoint to [PATH].";
 
 /// The command line, before the defaults that depend on other flags.
@@ -21,6 +27,33 @@ struct Flags {
     entrypoint: Option<Vec<String>>,
     opts: Options,
     binaries: Vec<(String, PathBuf)>,
+    attach: Vec<(String, PathBuf)>,
+}
+
+/// The documents given with `--attach`, for the image index.
+struct Given(Vec<(String, PathBuf)>);
+
+impl xtask::Attest for Given {
+    fn documents(&self, _: &Input, _: &Image) -> xtask::Result<Vec<Attachment>> {
+        Ok(Vec::new())
+    }
+
+    fn index_documents(&self, _: &str, _: &[Input], _: &[Image]) -> xtask::Result<Vec<Attachment>> {
+        let attach = |(media_type, file): &(String, PathBuf)| {
+            let document = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let title = file
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            Ok(Attachment {
+                media_type: media_type.clone(),
+                title,
+                document,
+            })
+        };
+        self.0.iter().map(attach).collect()
+    }
 }
 
 pub fn run(args: &mut Parser) -> xtask::Result<()> {
@@ -40,7 +73,7 @@ pub fn run(args: &mut Parser) -> xtask::Result<()> {
         .iter()
         .map(|(arch, file)| archive::input(arch, file))
         .collect::<xtask::Result<Vec<_>>>()?;
-    archive::write(&out, &opts, &inputs, &xtask::referrers::Nothing)
+    archive::write(&out, &opts, &inputs, &Given(flags.attach))
 }
 
 fn parse(args: &mut Parser) -> xtask::Result<Flags> {
@@ -56,8 +89,10 @@ fn parse(args: &mut Parser) -> xtask::Result<Flags> {
             labels: BTreeMap::new(),
             name: xtask::DEFAULT_NAME.into(),
             tag: "latest".into(),
+            tool: format!("cargo xtask pack (xtask {})", env!("CARGO_PKG_VERSION")),
         },
         binaries: Vec::new(),
+        attach: Vec::new(),
     };
     while let Some(arg) = args.next()? {
         match arg {
@@ -77,6 +112,11 @@ fn parse(args: &mut Parser) -> xtask::Result<Flags> {
             Arg::Long("label") => {
                 let (key, value) = pair("--label", "KEY=VALUE", args.value()?.string()?)?;
                 flags.opts.labels.insert(key, value);
+            }
+            Arg::Long("attach") => {
+                let (media_type, file) =
+                    pair("--attach", "MEDIA-TYPE=FILE", args.value()?.string()?)?;
+                flags.attach.push((media_type, file.into()));
             }
             Arg::Value(binary) => {
                 let (arch, file) = pair("pack", "ARCH=FILE", binary.string()?)?;

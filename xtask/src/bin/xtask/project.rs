@@ -8,9 +8,6 @@ use std::process::{Command, Stdio};
 pub use xtask::size::ARCHES;
 
 pub use xtask::DEFAULT_NAME as NAME;
-/// The image's description label; the Dockerfile carries the same text.
-pub const DESCRIPTION: &str = "Pod sandbox (pause) container: holds a pod's namespaces, \
-reaps its zombies, exits 0 on SIGINT/SIGTERM";
 /// Where the binary sits in the image, and what it runs as: the kubelet's
 /// own pause image uses the same unprivileged user.
 pub const PATH: &str = "/pause";
@@ -33,6 +30,26 @@ pub fn bin_dir() -> PathBuf {
 /// with a dash (`arm/v6`: `pause-linux-arm-v6`).
 pub fn binary(bin_dir: &Path, arch: &str) -> PathBuf {
     bin_dir.join(format!("pause-linux-{}", xtask::size::file_arch(arch)))
+}
+
+/// The value of the label `key` that the Dockerfile's `LABEL` sets with a
+/// literal in double quotes: the one text both images carry (title,
+/// description), read where `docker build` reads it.
+pub fn dockerfile_label(key: &str) -> xtask::Result<String> {
+    let path = root().join("Dockerfile");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let start = format!("{key}=\"");
+    let value = text
+        .lines()
+        .map(|line| line.trim_start().trim_start_matches("LABEL "))
+        .find_map(|line| line.strip_prefix(&start))
+        .and_then(|rest| rest.split_once('"'))
+        .map(|(value, _)| value)
+        .ok_or_else(|| format!("{}: no label {key}=\"...\"", path.display()))?;
+    if value.contains(['\\', '$']) {
+        return Err(format!("{}: label {key} is not a plain literal", path.display()).into());
+    }
+    Ok(value.to_string())
 }
 
 /// The root package's `version` and `license` from Cargo.toml.

@@ -5,7 +5,9 @@
 use crate::project;
 use lexopt::{Arg, Parser, ValueExt};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 use std::process::Command;
 
@@ -39,11 +41,19 @@ pub fn run(args: &mut Parser) -> xtask::Result<()> {
     }
     // The referrers are part of the bytes compared; say so, and refuse an
     // archive that lost them, which would compare equal just as well.
-    let referrers = referrers(&scratch.path().join("a").join(ARCHIVE))?;
+    let clone = scratch.path().join("a");
+    let files = archive_files(&clone.join(ARCHIVE))?;
+    let referrers = referrers(&files)?;
     if referrers == 0 {
         return Err("oci-repro: the archive carries no SBOM or provenance".into());
     }
     println!("oci-repro: identical, with {referrers} referrers (SBOM and provenance)");
+    let statements = check_build_type(&clone, &files)?;
+    println!(
+        "oci-repro: the {statements} provenance statements' build type is {}, \
+         which is in the clone and describes each of their parameters",
+        xtask::provenance::BUILD_TYPE_PAGE
+    );
     Ok(())
 }
 
@@ -131,18 +141,62 @@ fn sha256_file(path: &Path) -> xtask::Result<String> {
     Ok(format!("{:x}", Sha256::digest(&data)))
 }
 
-/// How many artifact manifests (referrers) the archive's index.json lists.
-fn referrers(archive: &Path) -> xtask::Result<usize> {
+/// The archive's files by path.
+fn archive_files(archive: &Path) -> xtask::Result<BTreeMap<String, Vec<u8>>> {
     let mut tar = tar::Archive::new(File::open(archive)?);
+    let mut files = BTreeMap::new();
     for entry in tar.entries()? {
-        let entry = entry?;
-        if entry.path()?.as_os_str() == "index.json" {
-            let index: serde_json::Value = serde_json::from_reader(entry)?;
-            let manifests = index["manifests"].as_array().into_iter().flatten();
-            return Ok(manifests
-                .filter(|m| m.get("artifactType").is_some())
-                .count());
-        }
+        let mut entry = entry?;
+        let path = entry.path()?.to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data)?;
+        files.insert(path, data);
     }
-    Err(format!("{}: no index.json", archive.display()).into())
+    Ok(files)
+}
+
+/// How many artifact manifests (referrers) the archive's index.json lists.
+fn referrers(files: &BTreeMap<String, Vec<u8>>) -> xtask::Result<usize> {
+    let index = files
+        .get("index.json")
+        .ok_or("the archive has no index.json")?;
+    let index: serde_json::Value = serde_json::from_slice(index)?;
+    let manifests = index["manifests"].as_array().into_iter().flatten();
+    Ok(manifests
+        .filter(|m| m.get("artifactType").is_some())
+        .count())
+}
+
+/// Every provenance statement in the archive names, as its build type, the
+/// page of the repository that the clone holds, and that page names each of
+/// the statement's parameters. Returns how many statements there are.
+fn check_build_type(clone: &Path, files: &BTreeMap<String, Vec<u8>>) -> xtask::Result<usize> {
+    let mut count = 0;
+    for data in files.values() {
+        let Ok(statement) = serde_json::from_slice::<serde_json::Value>(data) else {
+            continue;
+        };
+        if statement["predicateType"] != "https://slsa.dev/provenance/v1" {
+            continue;
+        }
+        let build = &statement["predicate"]["buildDefinition"];
+        let build_type = build["buildType"].as_str().unwrap_or_default();
+        let page = build_type
+            .split_once('#')
+            .map(|(_, page)| page)
+            .filter(|page| *page == xtask::provenance::BUILD_TYPE_PAGE)
+            .ok_or_else(|| format!("oci-repro: build type {build_type:?} names no page"))?;
+        let text = std::fs::read_to_string(clone.join(page))
+            .map_err(|e| format!("oci-repro: build type {build_type}: {page}: {e}"))?;
+        for part in ["externalParameters", "internalParameters"] {
+            let keys = build[part].as_object().into_iter().flat_map(|o| o.keys());
+            for key in keys {
+                if !text.contains(&format!("`{key}`")) {
+                    return Err(format!("oci-repro: {page} does not describe {part}.{key}").into());
+                }
+            }
+        }
+        count += 1;
+    }
+    Ok(count)
 }
