@@ -2,11 +2,11 @@
 //! and ExecSync.
 
 use super::api;
-use super::node::Node;
+use super::client::Cri;
 use super::pods::Sandbox;
 use crate::wait::poll_some;
 
-impl Node {
+impl Cri {
     /// CreateContainer + StartContainer in the sandbox, then waits until it
     /// runs; returns the container id.
     pub fn run_container(

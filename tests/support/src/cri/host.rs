@@ -1,13 +1,13 @@
 //! What a node leaves on the host, seen from /proc and /sys: what a test
 //! checks is gone, and what the teardown removes.
 
-use super::node::Node;
+use super::client::Cri;
 use crate::procfs;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use std::path::Path;
 
-impl Node {
+impl Cri {
     /// Processes and mounts that still mention `id` (a sandbox or container
     /// id): shims carry it on their command line, rootfs/shm/netns mounts in
     /// their paths.
@@ -24,16 +24,20 @@ impl Node {
     }
 }
 
-/// Kills anything still tied to a node: shims (their command line names
-/// its socket) and processes whose root is inside its temp dir.
-pub(super) fn kill_leftovers(socket: &Path, dir: &Path) {
-    let sock = socket.display().to_string();
+/// Kills anything still tied to the node in `dir`: shims and monitors
+/// (their command line names a path in it: the socket, a bundle) and
+/// processes whose root is inside it. Returns how many it signalled.
+pub(super) fn kill_leftovers(dir: &Path) -> usize {
+    let named = dir.display().to_string();
+    let mut killed = 0;
     for (pid, cmdline) in procfs::command_lines() {
         let root = std::fs::read_link(format!("/proc/{pid}/root")).unwrap_or_default();
-        if cmdline.contains(&sock) || root.starts_with(dir) {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        let tied = cmdline.contains(&named) || root.starts_with(dir);
+        if tied && procfs::alive(pid) && kill(Pid::from_raw(pid), Signal::SIGKILL).is_ok() {
+            killed += 1;
         }
     }
+    killed
 }
 
 /// Removes a node's pods' cgroup parent in every hierarchy: empty

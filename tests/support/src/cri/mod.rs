@@ -18,8 +18,11 @@
 //! collection, `events` is `ctr`'s view, `host` finds and removes what a
 //! node left behind, [`workload`] packs the test workload's image.
 
+mod client;
 mod config;
 mod containers;
+mod crio;
+mod crio_config;
 mod events;
 mod gc;
 mod host;
@@ -42,6 +45,9 @@ pub use k8s_cri::v1::NamespaceMode;
 /// calls of their own, concurrently.
 pub type RuntimeClient =
     api::runtime_service_client::RuntimeServiceClient<tonic::transport::Channel>;
+pub use client::Cri;
+pub use crio::{CrioNode, CrioResources, can_run_crio, teardown as crio_teardown};
+pub use crio_config::{crio_binary, deploy_dropin as crio_deploy_dropin};
 pub use matrix::{Containerd, Dialect, PINS};
 pub use node::Node;
 pub use pods::Sandbox;
