@@ -25,7 +25,7 @@ use test_support::cri::{CrioNode, NamespaceMode, Sandbox, can_run_crio, pack_wor
 use test_support::procfs::{children_of, namespace, stat, status_field, syscall};
 use test_support::registry::Registry;
 use test_support::repo;
-use test_support::wait::{poll, poll_some};
+use test_support::wait::{DEADLINE, poll, wait_for};
 
 /// A CRI-O node and the registry it pulls from, in drop order: the node
 /// first (its teardown still reaches the registry's namespace).
@@ -184,8 +184,10 @@ fn shared_pid_pod_pause_is_pid1_and_reaps_orphans() {
 }
 
 /// StopPodSandbox ends pause by its stop signal, promptly, with status 0:
-/// conmon writes the exit status to CRI-O's exits dir, named by the
-/// infra container's id, which is the sandbox's.
+/// conmon writes the exit status to the infra container's `exit` file in
+/// its persistent dir (`root/overlay-containers/ID/userdata/`; the infra
+/// container's id is the sandbox's), which stays until RemovePodSandbox.
+/// (The copy in CRI-O's exits dir is removed as soon as CRI-O reads it.)
 #[test]
 fn stop_pod_sandbox_ends_pause_with_status_0() {
     let Some(s) = setup("") else {
@@ -203,10 +205,31 @@ fn stop_pod_sandbox_ends_pause_with_status_0() {
         PodSandboxState::SandboxNotready
     );
     poll("pause gone", || stat(sandbox.pid).is_none());
-    let exit_file = node.dir.path().join("exits").join(&sandbox.id);
-    let status = poll_some("conmon's exit file of the infra container", || {
-        std::fs::read_to_string(&exit_file).ok()
-    });
+    let exit_file = node
+        .dir
+        .path()
+        .join("root/overlay-containers")
+        .join(&sandbox.id)
+        .join("userdata/exit");
+    let status = wait_for(
+        "conmon's exit file of the infra container",
+        DEADLINE,
+        || {
+            std::fs::read_to_string(&exit_file).map_err(|e| {
+                let run_dir = exit_file.parent().unwrap();
+                let files = std::fs::read_dir(run_dir).map(|d| {
+                    d.flatten()
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect::<Vec<_>>()
+                });
+                format!(
+                    "{}: {e}; {} holds {files:?}",
+                    exit_file.display(),
+                    run_dir.display()
+                )
+            })
+        },
+    );
     eprintln!("StopPodSandbox took {took:?}; pause exited with {status}");
     assert_eq!(status.trim(), "0", "pause's exit status");
     assert!(
