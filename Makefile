@@ -59,7 +59,7 @@ WORKLOAD_ARCHIVE := target/e2e/pause-workload.docker.tar
 
 .PHONY: help build size oci oci-repro push sign image run \
   test lint test-behaviour test-behaviour-emulated test-stress test-stress-emulated test-seccomp \
-  test-release test-e2e test-e2e-docker test-e2e-podman test-e2e-containerd \
+  test-release test-e2e test-e2e-docker test-e2e-podman test-e2e-containerd test-e2e-crio test-critest \
   bench bench-quick bench-density deps deps-pinned deps-go clean FORCE \
   workload workload-image docker-pause-image podman-archives
 
@@ -167,7 +167,7 @@ test-seccomp: deps build image ## tests/seccomp.rs: deploy/seccomp/pause.json ag
 test-release: deps build ## xtask/tests/reproducible.rs: the OCI packer is reproducible and writes a valid layout
 	cargo test -q --locked -p xtask -p pause-e2e --test reproducible
 
-test-e2e: test-e2e-docker test-e2e-podman test-e2e-containerd ## every end-to-end suite below
+test-e2e: test-e2e-docker test-e2e-podman test-e2e-containerd test-e2e-crio ## every end-to-end suite below
 
 E2E_ENV = PAUSE_IMAGE=$(IMAGE) WORKLOAD_IMAGE=$(WORKLOAD_IMAGE) WORKLOAD_BIN=$(CURDIR)/$(WORKLOAD_BIN) \
   PAUSE_OCI_ARCHIVE=$(CURDIR)/bin/pause-oci.tar WORKLOAD_ARCHIVE=$(CURDIR)/$(WORKLOAD_ARCHIVE)
@@ -184,6 +184,15 @@ test-e2e-podman: deps oci podman-archives ## tests/e2e/tests/podman{,_rootless}.
 test-e2e-containerd: deps oci workload ## tests/e2e/tests/{containerd,registry,pinning,published,archive,attestations,recipes}.rs: containerd 1.6, 1.7 and 2.1's CRI (imported and pulled, pinned against GC), the published and signed image, the archive and its referrers, deploy/
 	@# Test names in full: each carries the containerd version and dialect it ran on.
 	$(E2E) --test containerd --test registry --test pinning --test published --test archive --test attestations --test recipes -- --format pretty
+
+test-e2e-crio: deps oci workload ## tests/e2e/tests/crio.rs: CRI-O 1.34 (built from its module) with deploy/cri-o/10-pause.conf, pulling from a loopback registry
+	@tests/go/build.sh cri-o
+	$(E2E) --test crio
+
+test-critest: deps oci ## tests/e2e/tests/critest.rs: cri-tools' critest on containerd 1.7, 2.1 and CRI-O with this image as the sandbox image
+	@tests/go/build.sh cri-tools cri-o
+	@# One runtime at a time: critest's host-port specs use fixed ports, and each run wants both cores.
+	$(E2E) --test critest -- --test-threads 1
 
 workload: deps
 	cargo build -q --release --locked -p pause-workload --target $(WORKLOAD_TARGET)
@@ -239,7 +248,9 @@ DEBS_TRACE   := strace jq seccomp linux-libc-dev
 DEBS_BENCH   := valgrind catatonit file
 # Rootless podman: newuidmap/newgidmap map a user's subordinate ids; slirp4netns is its network.
 DEBS_ROOTLESS := uidmap slirp4netns
-DEBS         := $(DEBS_BUILD) $(DEBS_EMULATE) $(DEBS_ENGINES) $(DEBS_TRACE) $(DEBS_BENCH) $(DEBS_ROOTLESS)
+# cgo headers the Go programs of tests/go/ build against: CRI-O's seccomp support.
+DEBS_GO      := libseccomp-dev
+DEBS         := $(DEBS_BUILD) $(DEBS_GO) $(DEBS_EMULATE) $(DEBS_ENGINES) $(DEBS_TRACE) $(DEBS_BENCH) $(DEBS_ROOTLESS)
 
 deps: deps-pinned ## install the Debian packages, Rust targets and components that the build and every suite need
 	@missing=$$(for p in $(DEBS); do \
