@@ -248,8 +248,9 @@ DEBS_TRACE   := strace jq seccomp linux-libc-dev
 DEBS_BENCH   := valgrind catatonit file
 # Rootless podman: newuidmap/newgidmap map a user's subordinate ids; slirp4netns is its network.
 DEBS_ROOTLESS := uidmap slirp4netns
-# cgo headers the Go programs of tests/go/ build against: CRI-O's seccomp support.
-DEBS_GO      := libseccomp-dev
+# What the Go programs of tests/go/ need: cgo headers for CRI-O's seccomp support, and
+# nft, without which CRI-O 1.34.0 crashes on the first hostPort (a nil nftables manager).
+DEBS_GO      := libseccomp-dev nftables
 DEBS         := $(DEBS_BUILD) $(DEBS_GO) $(DEBS_EMULATE) $(DEBS_ENGINES) $(DEBS_TRACE) $(DEBS_BENCH) $(DEBS_ROOTLESS)
 
 deps: deps-pinned ## install the Debian packages, Rust targets and components that the build and every suite need

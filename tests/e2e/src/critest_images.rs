@@ -46,13 +46,14 @@ fn specs() -> Vec<Spec> {
     let arch = test_support::repo::host_arch();
     vec![
         spec(format!("{E2E}busybox"), &["1.29-2"]),
-        // A web server on port 80 (nginx upstream; busybox's httpd here).
+        // A web server on port 80 (nginx upstream; busybox's httpd here),
+        // which writes its PID where nginx does: critest reads it.
         Spec {
-            cmd: &["httpd", "-f", "-p", "80", "-h", "/www"],
+            cmd: &["sh", "-c", WEB_80],
             ..spec(format!("{E2E}nginx"), &["1.14-2"])
         },
         Spec {
-            cmd: &["httpd", "-f", "-p", "12003", "-h", "/www"],
+            cmd: &["sh", "-c", WEB_12003],
             ..spec(t(&format!("hostnet-nginx-{arch}")), &["latest"])
         },
         Spec {
@@ -107,6 +108,19 @@ fn specs() -> Vec<Spec> {
         },
     ]
 }
+
+/// The web servers: busybox's httpd in the background, its PID in nginx's
+/// PID file (critest reads it), and a shell that ends it on SIGTERM as
+/// nginx ends on it (httpd alone, as PID 1 of a container, ignores it).
+const WEB_80: &str = "mkdir -p /var/run && httpd -f -p 80 -h /www & echo $! >/var/run/nginx.pid; \
+trap 'kill $!; exit 0' TERM; wait";
+const WEB_12003: &str = "mkdir -p /var/run && httpd -f -p 12003 -h /www & echo $! >/var/run/nginx.pid; \
+trap 'kill $!; exit 0' TERM; wait";
+
+/// critest runs `ipcs -m` to see the shared memory segments of a
+/// container's IPC namespace; Debian's busybox has no `ipcs` applet, so
+/// this lists them as the kernel does.
+const IPCS: &str = "#!/bin/sh\nexec cat /proc/sysvipc/shm\n";
 
 /// busybox's users and groups, plus the user and group
 /// images/image-predefined-group adds.
@@ -211,6 +225,7 @@ fn rootfs(
         h.set_mtime(0);
         tar.append_link(&mut h, path, target).unwrap();
     }
+    file(&mut tar, "bin/ipcs", 0o755, IPCS.as_bytes());
     file(&mut tar, "etc/passwd", 0o644, PASSWD.as_bytes());
     file(&mut tar, "etc/group", 0o644, GROUP.as_bytes());
     file(

@@ -63,7 +63,9 @@ pub fn missing_requirements() -> Option<String> {
             b.display()
         ));
     }
-    ["runc", "jq", "nsenter", "ip"]
+    // nft: without it CRI-O 1.34.0 keeps a nil nftables hostport manager
+    // and crashes on the first pod with a hostPort.
+    ["runc", "jq", "nsenter", "ip", "nft"]
         .iter()
         .find(|t| ci::which(t).is_none())
         .map(|t| format!("{t} not found: run `make deps`"))

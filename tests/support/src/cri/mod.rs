@@ -1,5 +1,8 @@
-//! A private containerd with its CRI plugin, started for one test and torn
+//! A private containerd with its CRI plugin, or a private CRI-O
+//! ([`CrioNode`], [`crio`], [`crio_config`]), started for one test and torn
 //! down after it, driven through the CRI gRPC API the way kubelet drives it.
+//! [`Cri`] (`client`) is the connection either node derefs to: the CRI
+//! calls of `pods`, `containers`, `images` and `gc` are its methods.
 //!
 //! Everything lives in a temp dir: config, socket, root, state, runc root, CNI
 //! config and IPAM data, pinned network namespaces. containerd runs in a new
