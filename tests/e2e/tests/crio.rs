@@ -8,7 +8,7 @@
 //! namespace with that registry as the only mirror of `localhost` (its
 //! registries.conf): the first pod pulls the sandbox image, nothing is
 //! copied into CRI-O's storage. conmon and runc are Debian 12's; runc runs
-//! behind tests/scripts/runc-restrict-oom.sh (see there why).
+//! behind tests/scripts/runc-host-limits.sh (see there why).
 //!
 //! Needs root, the CRI-O build (`make deps-go`), conmon, runc, jq,
 //! docker-registry and the CNI plugins (`make deps`), oras (`make

@@ -198,7 +198,10 @@ fn failures(output: &str) -> Vec<&str> {
 }
 
 fn assert_conformant(runtime: &str, summary: &Summary, output: &str, log_tail: &str) {
-    assert!(summary.passed > 0, "{runtime}: critest passed nothing:\n{output}");
+    assert!(
+        summary.passed > 0,
+        "{runtime}: critest passed nothing:\n{output}"
+    );
     assert_eq!(
         summary.failed,
         0,
@@ -210,7 +213,9 @@ fn assert_conformant(runtime: &str, summary: &Summary, output: &str, log_tail: &
 /// CRITEST_FOCUS (a `-ginkgo.focus` pattern) runs only some specs: for a
 /// person chasing one failure, never set by make.
 fn focus() -> Option<String> {
-    std::env::var("CRITEST_FOCUS").ok().filter(|f| !f.is_empty())
+    std::env::var("CRITEST_FOCUS")
+        .ok()
+        .filter(|f| !f.is_empty())
 }
 
 fn critest_on_containerd(containerd: Containerd) {

@@ -32,14 +32,16 @@ pub fn deploy_dropin() -> PathBuf {
     repo::path("deploy/cri-o/10-pause.conf")
 }
 
-/// tests/scripts/runc-restrict-oom.sh: runc, with a pod's oom_score_adj
-/// raised to CRI-O's own when lower. CRI-O gives every infra container
-/// -998, which only CAP_SYS_RESOURCE may set and this machine's bounding
-/// set lacks: runc then fails every sandbox. containerd has an option for
-/// it (`restrict_oom_score_adj`), CRI-O has none; the wrapper does what that
-/// option does and nothing else.
+/// tests/scripts/runc-host-limits.sh: runc, with a pod's oom_score_adj
+/// raised to CRI-O's own when lower, and capabilities outside the machine's
+/// bounding set dropped. CRI-O gives every infra container -998 and a
+/// privileged container every capability; the first needs, the second
+/// includes, CAP_SYS_RESOURCE, which this machine's bounding set lacks, so
+/// runc would fail them. containerd does both itself
+/// (`restrict_oom_score_adj`, and privileged means the capabilities it
+/// holds); CRI-O has no option for either. The wrapper changes nothing else.
 pub fn runtime_wrapper() -> PathBuf {
-    repo::path("tests/scripts/runc-restrict-oom.sh")
+    repo::path("tests/scripts/runc-host-limits.sh")
 }
 
 /// Where CRI-O's files for a node in `dir` are.
