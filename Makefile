@@ -59,7 +59,8 @@ WORKLOAD_ARCHIVE := target/e2e/pause-workload.docker.tar
 
 .PHONY: help build size oci oci-repro push sign image run \
   test lint test-behaviour test-behaviour-emulated test-stress test-stress-emulated test-seccomp \
-  test-release test-e2e test-e2e-docker test-e2e-podman test-e2e-containerd test-interrupt sweep \
+  test-release test-e2e test-e2e-docker test-e2e-podman test-e2e-containerd test-e2e-crio test-critest \
+  test-interrupt sweep \
   bench bench-quick bench-density deps deps-pinned deps-go clean FORCE \
   workload workload-image docker-pause-image podman-archives
 
@@ -167,7 +168,7 @@ test-seccomp: deps build image ## tests/seccomp.rs: deploy/seccomp/pause.json ag
 test-release: deps build ## xtask/tests/reproducible.rs: the OCI packer is reproducible and writes a valid layout
 	cargo test -q --locked -p xtask -p pause-e2e --test reproducible
 
-test-e2e: test-e2e-docker test-e2e-podman test-e2e-containerd ## every end-to-end suite below
+test-e2e: test-e2e-docker test-e2e-podman test-e2e-containerd test-e2e-crio ## every end-to-end suite below
 
 E2E_ENV = PAUSE_IMAGE=$(IMAGE) WORKLOAD_IMAGE=$(WORKLOAD_IMAGE) WORKLOAD_BIN=$(CURDIR)/$(WORKLOAD_BIN) \
   PAUSE_OCI_ARCHIVE=$(CURDIR)/bin/pause-oci.tar WORKLOAD_ARCHIVE=$(CURDIR)/$(WORKLOAD_ARCHIVE)
@@ -189,6 +190,15 @@ test-e2e-containerd: deps oci workload ## tests/e2e/tests/{containerd,registry,p
 
 test-interrupt: deps oci ## tests/e2e/tests/interrupt.rs: Ctrl-C, SIGTERM and kill -9 at any moment of a containerd node with 20 pods, a registry, podman pods (root, rootless) leave nothing
 	$(E2E) --test interrupt -- --test-threads 2
+
+test-e2e-crio: deps oci workload ## tests/e2e/tests/crio.rs: CRI-O 1.34 (built from its module) with deploy/cri-o/10-pause.conf, pulling from a loopback registry
+	@tests/go/build.sh cri-o
+	$(E2E) --test crio
+
+test-critest: deps oci ## tests/e2e/tests/critest.rs: cri-tools' critest on containerd 1.7, 2.1 and CRI-O with this image as the sandbox image
+	@tests/go/build.sh cri-tools cri-o
+	@# One runtime at a time: critest's host-port specs use fixed ports, and each run wants both cores.
+	$(E2E) --test critest -- --test-threads 1
 
 workload: deps
 	cargo build -q --release --locked -p pause-workload --target $(WORKLOAD_TARGET)
@@ -244,7 +254,10 @@ DEBS_TRACE   := strace jq seccomp linux-libc-dev
 DEBS_BENCH   := valgrind catatonit file
 # Rootless podman: newuidmap/newgidmap map a user's subordinate ids; slirp4netns is its network.
 DEBS_ROOTLESS := uidmap slirp4netns
-DEBS         := $(DEBS_BUILD) $(DEBS_EMULATE) $(DEBS_ENGINES) $(DEBS_TRACE) $(DEBS_BENCH) $(DEBS_ROOTLESS)
+# What the Go programs of tests/go/ need: cgo headers for CRI-O's seccomp support, and
+# nft, without which CRI-O 1.34.0 crashes on the first hostPort (a nil nftables manager).
+DEBS_GO      := libseccomp-dev nftables
+DEBS         := $(DEBS_BUILD) $(DEBS_GO) $(DEBS_EMULATE) $(DEBS_ENGINES) $(DEBS_TRACE) $(DEBS_BENCH) $(DEBS_ROOTLESS)
 
 deps: deps-pinned ## install the Debian packages, Rust targets and components that the build and every suite need
 	@missing=$$(for p in $(DEBS); do \

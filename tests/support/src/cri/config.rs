@@ -107,13 +107,15 @@ fn recipe(dialect: Dialect) -> Vec<toml::Table> {
 
 /// Lays out `dir` for a node: its directories, `config.toml`, the registry
 /// hosts and the CNI conflist. With `mirror` (an `http://host:port`
-/// endpoint), the sandbox image's registry is pulled from there; every other
-/// registry stays dead. Returns the containerd config written.
+/// endpoint), the sandbox image's registry and the `also_mirrored` ones are
+/// pulled from there; every other registry stays dead. Returns the
+/// containerd config written.
 pub(super) fn prepare(
     dir: &Path,
     socket: &Path,
     containerd: &Containerd,
     mirror: Option<&str>,
+    also_mirrored: &[&str],
 ) -> toml::Table {
     for sub in DIRS {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
@@ -126,12 +128,18 @@ pub(super) fn prepare(
         merge_toml(&mut config, &patch);
     }
     let image_host = sandbox_image_of(&config).map(|image| registry_host(&image));
-    let mirrored = mirror.zip(image_host.as_deref());
-    if let (Some((mirror, host)), false) = (mirrored, containerd.uses_hosts_toml()) {
-        merge_toml(&mut config, &mirrors_table(host, mirror));
+    let mut hosts: Vec<&str> = image_host.iter().map(String::as_str).collect();
+    hosts.extend(also_mirrored);
+    let mirrored: Vec<(&str, &str)> = mirror
+        .map(|m| hosts.iter().map(|h| (m, *h)).collect())
+        .unwrap_or_default();
+    if !containerd.uses_hosts_toml() {
+        for (mirror, host) in &mirrored {
+            merge_toml(&mut config, &mirrors_table(host, mirror));
+        }
     }
     std::fs::write(config_path(dir), toml::to_string(&config).unwrap()).unwrap();
-    write_registry_hosts(dir, mirrored);
+    write_registry_hosts(dir, &mirrored);
     write_cni_conflist(dir);
     config
 }
@@ -283,17 +291,17 @@ fn mirrors_table(host: &str, mirror: &str) -> toml::Table {
 
 /// certs.d/HOST/hosts.toml for every registry name: the registry itself
 /// (`server`) and its only mirror are the dead port, so nothing falls back
-/// to a real registry; a `(mirror, host)` makes `mirror` that host's mirror
-/// instead. Read by every version but 1.6.
-fn write_registry_hosts(dir: &Path, mirrored: Option<(&str, &str)>) {
+/// to a real registry; each `(mirror, host)` makes `mirror` that host's
+/// mirror instead. Read by every version but 1.6.
+fn write_registry_hosts(dir: &Path, mirrored: &[(&str, &str)]) {
     let hosts = REGISTRY_HOSTS.iter().copied();
-    for host in hosts.chain(mirrored.map(|(_, host)| host)) {
+    for host in hosts.chain(mirrored.iter().map(|(_, host)| *host)) {
         let d = dir.join("certs.d").join(host);
         std::fs::create_dir_all(&d).unwrap();
-        let mirror = match mirrored {
-            Some((mirror, h)) if h == host => mirror,
-            _ => DEAD_REGISTRY,
-        };
+        let mirror = mirrored
+            .iter()
+            .find(|(_, h)| *h == host)
+            .map_or(DEAD_REGISTRY, |(mirror, _)| mirror);
         let hosts = format!(
             "server = \"{DEAD_REGISTRY}\"\n\n[host.\"{mirror}\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
         );
@@ -301,9 +309,11 @@ fn write_registry_hosts(dir: &Path, mirrored: Option<(&str, &str)>) {
     }
 }
 
-/// The pod network: a bridge inside containerd's own network namespace.
-/// containerd adds the loopback interface itself (CNI `loopback`).
-fn write_cni_conflist(dir: &Path) {
+/// The pod network: a bridge inside the runtime's own network namespace,
+/// and host ports (`portmap`, which containerd needs for a pod's hostPort;
+/// CRI-O maps them itself). The runtime adds the loopback interface itself
+/// (CNI `loopback`).
+pub(super) fn write_cni_conflist(dir: &Path) {
     let cni = serde_json::json!({
         "cniVersion": "0.4.0",
         "name": "pause-cri",
@@ -317,6 +327,9 @@ fn write_cni_conflist(dir: &Path) {
                 "ranges": [[{"subnet": "10.77.0.0/24"}]],
                 "dataDir": dir.join("cni/ipam").display().to_string(),
             },
+        }, {
+            "type": "portmap",
+            "capabilities": {"portMappings": true},
         }],
     });
     std::fs::write(

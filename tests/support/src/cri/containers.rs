@@ -2,11 +2,11 @@
 //! and ExecSync.
 
 use super::api;
-use super::node::Node;
+use super::client::Cri;
 use super::pods::Sandbox;
 use crate::wait::poll_some;
 
-impl Node {
+impl Cri {
     /// CreateContainer + StartContainer in the sandbox, then waits until it
     /// runs; returns the container id.
     pub fn run_container(
@@ -95,8 +95,11 @@ fn container_config(
             name: name.into(),
             attempt: 0,
         }),
+        // kubelet names the image as the pod spec has it; CRI-O refuses a
+        // container without it (it checks the signature policy against it).
         image: Some(api::ImageSpec {
             image: image.into(),
+            user_specified_image: image.into(),
             ..Default::default()
         }),
         command: command.iter().map(|s| s.to_string()).collect(),

@@ -6,10 +6,10 @@
 //! if the runtime pins it.
 
 use super::api;
-use super::node::Node;
+use super::client::Cri;
 use std::collections::BTreeSet;
 
-impl Node {
+impl Cri {
     /// Removes, as kubelet's image GC would with its minimum age at zero,
     /// every image no container uses and that is not pinned; returns them.
     pub fn collect_unused_images(&self) -> Vec<api::Image> {

@@ -1,10 +1,10 @@
 //! What a node leaves on the host, seen from /proc: what a test checks is
 //! gone (the teardown that removes it is [`crate::teardown`]'s).
 
-use super::node::Node;
+use super::client::Cri;
 use crate::procfs;
 
-impl Node {
+impl Cri {
     /// Processes and mounts that still mention `id` (a sandbox or container
     /// id): shims carry it on their command line, rootfs/shm/netns mounts in
     /// their paths.

@@ -3,6 +3,7 @@
 //! `pinned` flag its garbage collection obeys), ListImages, RemoveImage.
 
 use super::api;
+use super::client::Cri;
 use super::node::Node;
 use crate::command::run;
 use crate::wait::poll_some;
@@ -28,7 +29,9 @@ impl Node {
             self.image_status(reference).map(|_| ())
         });
     }
+}
 
+impl Cri {
     /// ImageStatus: the image if the CRI image service knows it.
     pub fn image_status(&self, reference: &str) -> Option<api::Image> {
         let mut is = self.images();

@@ -1,5 +1,8 @@
-//! A private containerd with its CRI plugin, started for one test and torn
+//! A private containerd with its CRI plugin, or a private CRI-O
+//! ([`CrioNode`], [`crio`], [`crio_config`]), started for one test and torn
 //! down after it, driven through the CRI gRPC API the way kubelet drives it.
+//! [`Cri`] (`client`) is the connection either node derefs to: the CRI
+//! calls of `pods`, `containers`, `images` and `gc` are its methods.
 //!
 //! Everything lives in a temp dir: config, socket, root, state, runc root, CNI
 //! config and IPAM data, pinned network namespaces. containerd runs in a new
@@ -18,8 +21,11 @@
 //! collection, `events` is `ctr`'s view, `host` finds and removes what a
 //! node left behind, [`workload`] packs the test workload's image.
 
+mod client;
 mod config;
 mod containers;
+mod crio;
+mod crio_config;
 mod events;
 mod gc;
 mod host;
@@ -42,6 +48,9 @@ pub use k8s_cri::v1::NamespaceMode;
 /// calls of their own, concurrently.
 pub type RuntimeClient =
     api::runtime_service_client::RuntimeServiceClient<tonic::transport::Channel>;
+pub use client::Cri;
+pub use crio::{CrioNode, can_run_crio};
+pub use crio_config::{crio_binary, deploy_dropin as crio_deploy_dropin};
 pub use matrix::{Containerd, Dialect, PINS};
 pub use node::Node;
 pub use pods::Sandbox;

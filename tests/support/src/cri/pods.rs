@@ -2,7 +2,7 @@
 //! StopPodSandbox, RemovePodSandbox.
 
 use super::api::{self, NamespaceMode};
-use super::node::Node;
+use super::client::Cri;
 
 /// One sandbox's view from the host.
 #[derive(Debug, Clone)]
@@ -12,7 +12,7 @@ pub struct Sandbox {
     pub pid: i32,
 }
 
-impl Node {
+impl Cri {
     /// The pod config kubelet would send, with the given PID and network modes.
     pub fn pod_config(
         &self,
@@ -53,8 +53,21 @@ impl Node {
             .unwrap_or_else(|e| panic!("RunPodSandbox: {e}\n{}", self.log_tail()))
     }
 
-    /// RunPodSandbox: the READY sandbox, or containerd's error message.
+    /// RunPodSandbox: the READY sandbox, or the runtime's error message.
     pub fn try_run_pod(&self, config: &api::PodSandboxConfig) -> Result<Sandbox, String> {
+        let (id, pid) = self.try_run_pod_maybe_without_process(config)?;
+        let pid =
+            pid.unwrap_or_else(|| panic!("pod {id}: the verbose status names no sandbox pid"));
+        Ok(Sandbox { id, pid })
+    }
+
+    /// RunPodSandbox, then checks READY: the sandbox's id and the host PID of
+    /// its process, which a runtime may not start at all (CRI-O with
+    /// `drop_infra_ctr`: a pod that shares no PID namespace has none).
+    pub fn try_run_pod_maybe_without_process(
+        &self,
+        config: &api::PodSandboxConfig,
+    ) -> Result<(String, Option<i32>), String> {
         let mut rs = self.runtime();
         let id = self
             .call(rs.run_pod_sandbox(api::RunPodSandboxRequest {
@@ -70,13 +83,11 @@ impl Node {
             api::PodSandboxState::SandboxReady,
             "pod {id} not ready"
         );
-        let pid = info["pid"]
-            .as_i64()
-            .expect("verbose status has the sandbox pid") as i32;
-        Ok(Sandbox { id, pid })
+        let pid = info["pid"].as_i64().filter(|&p| p > 0).map(|p| p as i32);
+        Ok((id, pid))
     }
 
-    /// PodSandboxStatus (verbose): state and containerd's info JSON.
+    /// PodSandboxStatus (verbose): state and the runtime's info JSON.
     pub fn pod_status(&self, id: &str) -> (api::PodSandboxState, serde_json::Value) {
         let r = self.sandbox_status(id, true);
         let state = r.status.as_ref().unwrap().state();

@@ -1,0 +1,320 @@
+//! The images critest (cri-tools' CRI validation suite) pulls, built here
+//! under the names it asks for: Debian's busybox-static with its applets as
+//! links, an /etc/passwd and /etc/group, and per image the `USER`, command
+//! or marker file cri-tools' own image definitions (images/ in its module)
+//! give it. Each is an OCI archive that xtask/scripts/push.sh publishes to
+//! the loopback registry; the runtimes reach it as the mirror of the
+//! registries the names carry.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Debian's busybox-static (`make deps`).
+pub const BUSYBOX: &str = "/bin/busybox";
+
+/// The registries critest's image names carry, which each runtime mirrors
+/// to the loopback registry.
+pub const REGISTRIES: [&str; 2] = ["registry.k8s.io", "gcr.io"];
+
+const E2E: &str = "registry.k8s.io/e2e-test-images/";
+const CRI_TOOLS: &str = "gcr.io/k8s-staging-cri-tools/";
+
+/// One image: its name and tags, the config's `User` and `Cmd`, and a
+/// marker file that makes images with equal settings differ.
+struct Spec {
+    name: String,
+    tags: &'static [&'static str],
+    user: &'static str,
+    cmd: &'static [&'static str],
+    marker: Option<&'static str>,
+}
+
+fn spec(name: String, tags: &'static [&'static str]) -> Spec {
+    Spec {
+        name,
+        tags,
+        user: "",
+        cmd: &["sh"],
+        marker: None,
+    }
+}
+
+/// Every image critest (v1.34, Linux) pulls, but the one it names by a
+/// digest of the upstream build (its spec is skipped: tests/critest/skip.toml)
+/// and e2e-test-images/nonewprivs (a setuid-root C program; not built yet:
+/// its two specs fail).
+fn specs() -> Vec<Spec> {
+    let t = |n: &str| format!("{CRI_TOOLS}{n}");
+    let arch = test_support::repo::host_arch();
+    vec![
+        spec(format!("{E2E}busybox"), &["1.29-2"]),
+        // A web server on port 80 (nginx upstream; busybox's httpd here),
+        // which writes its PID where nginx does: critest reads it.
+        Spec {
+            cmd: &["sh", "-c", WEB_80],
+            ..spec(format!("{E2E}nginx"), &["1.14-2"])
+        },
+        // The multi-container specs' web server (Apache httpd upstream).
+        Spec {
+            cmd: &["sh", "-c", WEB_80],
+            ..spec(format!("{E2E}httpd"), &["2.4.39-4"])
+        },
+        Spec {
+            cmd: &["sh", "-c", WEB_12003],
+            ..spec(t(&format!("hostnet-nginx-{arch}")), &["latest"])
+        },
+        Spec {
+            user: "1002",
+            ..spec(t("test-image-user-uid"), &["latest"])
+        },
+        Spec {
+            user: "www-data",
+            ..spec(t("test-image-user-username"), &["latest"])
+        },
+        Spec {
+            user: "1003:users",
+            ..spec(t("test-image-user-uid-group"), &["latest"])
+        },
+        Spec {
+            user: "www-data:users",
+            ..spec(t("test-image-user-username-group"), &["latest"])
+        },
+        Spec {
+            user: "1000",
+            ..spec(t("test-image-predefined-group"), &["latest"])
+        },
+        Spec {
+            marker: Some("latest"),
+            ..spec(t("test-image-latest"), &["latest"])
+        },
+        // Two tags of one repository, two images: a spec that pulls one
+        // expects it alone in RepoTags.
+        Spec {
+            marker: Some("tag-test"),
+            ..spec(t("test-image-tag"), &["test"])
+        },
+        Spec {
+            marker: Some("tag-all"),
+            ..spec(t("test-image-tag"), &["all"])
+        },
+        Spec {
+            marker: Some("1"),
+            ..spec(t("test-image-1"), &["latest"])
+        },
+        Spec {
+            marker: Some("2"),
+            ..spec(t("test-image-2"), &["latest"])
+        },
+        Spec {
+            marker: Some("3"),
+            ..spec(t("test-image-3"), &["latest"])
+        },
+        Spec {
+            marker: Some("tags"),
+            ..spec(t("test-image-tags"), &["1", "2", "3"])
+        },
+    ]
+}
+
+/// The web servers: busybox's httpd in the background, run through a link
+/// named nginx (critest looks for it with `pidof nginx`), its PID in
+/// nginx's PID file (critest reads it), and a shell that ends it on
+/// SIGTERM as nginx ends on it (httpd alone, as PID 1 of a container,
+/// ignores it); that shell's command line carries nginx's process title,
+/// which critest looks for in /proc/1/cmdline.
+const WEB_80: &str = ": nginx: master process; mkdir -p /var/run; (exec -a busybox /usr/sbin/nginx httpd -f -p 80 -h /www) & \
+echo $! >/var/run/nginx.pid; trap 'kill $!; exit 0' TERM; wait";
+const WEB_12003: &str = ": nginx: master process; mkdir -p /var/run; (exec -a busybox /usr/sbin/nginx httpd -f -p 12003 -h /www) & \
+echo $! >/var/run/nginx.pid; trap 'kill $!; exit 0' TERM; wait";
+
+/// critest runs `ipcs -m` to see the shared memory segments of a
+/// container's IPC namespace; Debian's busybox has no `ipcs` applet, so
+/// this lists them as the kernel does.
+const IPCS: &str = "#!/bin/sh\nexec cat /proc/sysvipc/shm\n";
+
+/// busybox's users and groups, plus the user and group
+/// images/image-predefined-group adds.
+const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/bin/false\n\
+default-user:x:1000:1000::/home/default-user:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n";
+const GROUP: &str = "root:x:0:\nwww-data:x:33:\nusers:x:100:\ndefault-user:x:1000:\n\
+group-defined-in-image:x:50000:default-user\nnogroup:x:65534:\n";
+
+/// Writes one OCI archive per image and tag into `dir`; returns their paths.
+pub fn build_all(dir: &Path) -> Vec<PathBuf> {
+    let busybox = std::fs::read(BUSYBOX)
+        .unwrap_or_else(|e| panic!("{BUSYBOX}: {e} (run `make deps`: busybox-static)"));
+    let applets = applets();
+    let mut archives = Vec::new();
+    for (i, s) in specs().iter().enumerate() {
+        let layer = rootfs(&busybox, &applets, s.marker, &[]);
+        for tag in s.tags {
+            let path = dir.join(format!("image-{i}-{tag}.tar"));
+            std::fs::write(&path, archive(s, tag, &layer)).unwrap();
+            archives.push(path);
+        }
+    }
+    archives
+}
+
+/// The negative control's sandbox image, named `reference` (this
+/// project's): busybox with `/pause` a link to it, which exits at once
+/// (status 127: busybox has no applet named `pause`). Written to `dir`;
+/// returns the archive.
+pub fn exiting_pause(dir: &Path, reference: &str) -> PathBuf {
+    let busybox = std::fs::read(BUSYBOX).unwrap_or_else(|e| panic!("{BUSYBOX}: {e}"));
+    let layer = rootfs(&busybox, &[], None, &[("pause", "/bin/busybox")]);
+    let (name, tag) = reference.rsplit_once(':').expect("a tagged reference");
+    let spec = Spec {
+        cmd: &["/pause"],
+        ..spec(name.to_string(), &[])
+    };
+    let path = dir.join("exiting-pause.tar");
+    std::fs::write(&path, archive(&spec, tag, &layer)).unwrap();
+    path
+}
+
+/// The names of busybox's applets, as it lists them.
+fn applets() -> Vec<String> {
+    let out = std::process::Command::new(BUSYBOX)
+        .arg("--list")
+        .output()
+        .expect("busybox --list");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|a| !a.is_empty() && *a != "busybox")
+        .map(str::to_string)
+        .collect()
+}
+
+/// The root file system as an uncompressed tar layer: busybox, a hard link
+/// to it per applet, the user and group files, a web page, the marker file and
+/// the extra `links` (path, target).
+fn rootfs(
+    busybox: &[u8],
+    applets: &[String],
+    marker: Option<&str>,
+    links: &[(&str, &str)],
+) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    let dir = |tar: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32| {
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_mode(mode);
+        h.set_size(0);
+        h.set_mtime(0);
+        tar.append_data(&mut h, path, std::io::empty()).unwrap();
+    };
+    let file = |tar: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32, data: &[u8]| {
+        let mut h = tar::Header::new_ustar();
+        h.set_mode(mode);
+        h.set_size(data.len() as u64);
+        h.set_mtime(0);
+        tar.append_data(&mut h, path, data).unwrap();
+    };
+    for d in [
+        "bin",
+        "etc",
+        "tmp",
+        "www",
+        "root",
+        "var",
+        "var/www",
+        "home",
+        "home/default-user",
+        "usr",
+        "usr/sbin",
+    ] {
+        dir(&mut tar, d, if d == "tmp" { 0o1777 } else { 0o755 });
+    }
+    file(&mut tar, "bin/busybox", 0o755, busybox);
+    // Applets are hard links to busybox, as in busybox's own image: masking
+    // one path (critest masks /bin/ls) must not mask the shell.
+    for a in applets {
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(tar::EntryType::Link);
+        h.set_mode(0o755);
+        h.set_size(0);
+        h.set_mtime(0);
+        tar.append_link(&mut h, format!("bin/{a}"), "bin/busybox")
+            .unwrap();
+    }
+    let extra = links.iter().map(|(p, t)| (p.to_string(), *t));
+    let extra = extra.chain([("usr/sbin/nginx".to_string(), "/bin/busybox")]);
+    for (path, target) in extra {
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_mode(0o777);
+        h.set_size(0);
+        h.set_mtime(0);
+        tar.append_link(&mut h, path, target).unwrap();
+    }
+    file(&mut tar, "bin/ipcs", 0o755, IPCS.as_bytes());
+    file(&mut tar, "etc/passwd", 0o644, PASSWD.as_bytes());
+    file(&mut tar, "etc/group", 0o644, GROUP.as_bytes());
+    file(
+        &mut tar,
+        "www/index.html",
+        0o644,
+        b"<html>pause critest</html>\n",
+    );
+    if let Some(m) = marker {
+        file(&mut tar, &format!("test-image-{m}"), 0o644, m.as_bytes());
+    }
+    tar.into_inner().unwrap()
+}
+
+/// An OCI layout tar holding one linux image named `spec.name:tag`, with
+/// the annotations push.sh reads the name and tag from.
+fn archive(spec: &Spec, tag: &str, layer: &[u8]) -> Vec<u8> {
+    let digest = |b: &[u8]| format!("sha256:{}", xtask::sha256_hex(b));
+    let layer_digest = digest(layer);
+    let (arch, _) = xtask::platform_of(test_support::repo::host_arch()).unwrap();
+    let config = serde_json::json!({
+        "architecture": arch,
+        "os": "linux",
+        "config": {
+            "User": spec.user,
+            "Cmd": spec.cmd,
+            "Env": ["PATH=/bin"],
+            "WorkingDir": "/",
+        },
+        "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
+    });
+    let config = serde_json::to_vec(&config).unwrap();
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": digest(&config), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": layer_digest, "size": layer.len()}],
+    });
+    let manifest = serde_json::to_vec(&manifest).unwrap();
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest(&manifest), "size": manifest.len(),
+            "platform": {"architecture": arch, "os": "linux"},
+            "annotations": BTreeMap::from([
+                (xtask::CONTAINERD_IMAGE_NAME, format!("{}:{tag}", spec.name)),
+                (xtask::REF_NAME, tag.to_string()),
+            ]),
+        }],
+    });
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut add = |path: &str, data: &[u8]| {
+        let mut h = tar::Header::new_ustar();
+        h.set_mode(0o644);
+        h.set_size(data.len() as u64);
+        h.set_mtime(0);
+        tar.append_data(&mut h, path, data).unwrap();
+    };
+    add("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#);
+    add("index.json", &serde_json::to_vec(&index).unwrap());
+    for blob in [layer, &config, &manifest] {
+        add(&format!("blobs/sha256/{}", xtask::sha256_hex(blob)), blob);
+    }
+    tar.into_inner().unwrap()
+}

@@ -1,0 +1,293 @@
+//! critest, cri-tools' CRI validation suite (the runtimes' own yardstick;
+//! built by `make deps-go`), against containerd 1.7, containerd 2.1 and
+//! CRI-O, each with this project's image as the sandbox image, pulled from
+//! the loopback registry like every image critest asks for
+//! (pause_e2e::critest_images builds them under critest's names; each
+//! runtime has the registry as the mirror of their registries).
+//!
+//! critest runs in the registry's network namespace, the node's: it reaches
+//! the pods' addresses, host ports and the runtime's streaming server there.
+//! The specs it skips are in tests/critest/skip.toml, each with its reason;
+//! any failed spec fails the test. The negative control runs the sandbox
+//! specs with a sandbox image that exits at once, and critest must fail.
+//!
+//! Needs what tests/e2e/tests/crio.rs and tests/e2e/tests/registry.rs need,
+//! and busybox-static: `make test-critest` provides all of them.
+
+use pause_e2e::critest_images::{self, REGISTRIES};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use test_support::ci::require;
+use test_support::cri::{Containerd, CrioNode, Dialect, Node, can_run_crio, can_run_on};
+use test_support::registry::{self, Registry};
+use test_support::repo;
+
+/// critest as `make deps-go` builds it.
+fn critest() -> PathBuf {
+    repo::path("target/go/cri-tools/bin/critest")
+}
+
+/// How long one critest run may take on a loaded two-core machine.
+const CRITEST_DEADLINE: Duration = Duration::from_secs(40 * 60);
+
+/// The skip list: (spec pattern, reason) from tests/critest/skip.toml.
+fn skips() -> Vec<(String, String)> {
+    #[derive(serde::Deserialize)]
+    struct Skip {
+        spec: String,
+        reason: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct File {
+        skip: Vec<Skip>,
+    }
+    let path = repo::path("tests/critest/skip.toml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let file: File = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    file.skip.into_iter().map(|s| (s.spec, s.reason)).collect()
+}
+
+/// What critest's summary says.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Summary {
+    passed: u32,
+    failed: u32,
+    pending: u32,
+    skipped: u32,
+}
+
+/// Reads ginkgo's last line of counts: `SUCCESS! -- 70 Passed | 0 Failed |
+/// 0 Pending | 13 Skipped` (or `FAIL! -- ...`).
+fn summary(output: &str) -> Option<Summary> {
+    let line = output.lines().rev().find(|l| l.contains(" Passed | "))?;
+    let counts = line.split_once("-- ")?.1;
+    let mut s = Summary::default();
+    for part in counts.split(" | ") {
+        let (n, what) = part.trim().split_once(' ')?;
+        let n = n.parse().ok()?;
+        match what {
+            "Passed" => s.passed = n,
+            "Failed" => s.failed = n,
+            "Pending" => s.pending = n,
+            "Skipped" => s.skipped = n,
+            _ => {}
+        }
+    }
+    Some(s)
+}
+
+/// Whether critest can run here: the binary, busybox, a registry, and the
+/// runtime (`runtime_ok`, which says why not itself).
+fn can_run(runtime_ok: bool) -> bool {
+    let missing = registry::missing()
+        .or_else(|| {
+            (!critest().is_file())
+                .then(|| format!("{} missing: run `make deps-go`", critest().display()))
+        })
+        .or_else(|| {
+            (!Path::new(critest_images::BUSYBOX).is_file())
+                .then(|| format!("{} missing: run `make deps`", critest_images::BUSYBOX))
+        });
+    runtime_ok && require(missing.is_none(), &missing.unwrap_or_default())
+}
+
+/// A registry holding the pause archive and every image critest pulls.
+fn registry_with_images() -> (Registry, tempfile::TempDir) {
+    let registry = Registry::start_isolated();
+    registry.push(&repo::built_pause_archive());
+    let dir = tempfile::tempdir().unwrap();
+    for archive in critest_images::build_all(dir.path()) {
+        registry.push(&archive);
+    }
+    (registry, dir)
+}
+
+/// Runs critest against the CRI socket `socket` from `registry`'s network
+/// namespace, skipping tests/critest/skip.toml's specs (and focused on
+/// `focus` if given); returns its summary and output.
+fn run_critest(
+    registry: &Registry,
+    socket: &Path,
+    focus: Option<&str>,
+    runtime: &str,
+) -> (Summary, String) {
+    let skip = skips()
+        .iter()
+        .map(|(spec, _)| format!("({spec})"))
+        .collect::<Vec<_>>()
+        .join("|");
+    let endpoint = format!("unix://{}", socket.display());
+    let work = tempfile::tempdir().unwrap();
+    let log = work.path().join("critest.log");
+    let mut command: Command = registry.netns().command(critest());
+    command
+        .arg(format!("-runtime-endpoint={endpoint}"))
+        .arg(format!("-image-endpoint={endpoint}"))
+        .arg(format!("-ginkgo.skip={skip}"))
+        .arg("-ginkgo.no-color")
+        .arg("-ginkgo.poll-progress-after=120s")
+        .args(focus.map(|f| format!("-ginkgo.focus={f}")))
+        .current_dir(work.path())
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(work.path().join("critest.err")).unwrap());
+    let segments_before = shm_segments();
+    let start = Instant::now();
+    let mut child = command.spawn().expect("start critest");
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > CRITEST_DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{runtime}: critest still running after {CRITEST_DEADLINE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    remove_segments_made_since(&segments_before);
+    let output = std::fs::read_to_string(&log).unwrap_or_default();
+    let errors = std::fs::read_to_string(work.path().join("critest.err")).unwrap_or_default();
+    let summary = summary(&output).unwrap_or_else(|| {
+        panic!("{runtime}: critest ({status}) printed no summary:\n{output}\n{errors}")
+    });
+    eprintln!(
+        "{runtime}: critest {status} in {:?}: {} passed, {} failed, {} skipped, {} pending",
+        start.elapsed(),
+        summary.passed,
+        summary.failed,
+        summary.skipped,
+        summary.pending
+    );
+    (summary, output)
+}
+
+/// The System V shared memory segments of the host's IPC namespace: (id,
+/// creator PID). critest's HostIpc specs make one each with `ipcmk` on
+/// the host, and never remove it.
+fn shm_segments() -> Vec<(i32, i32)> {
+    let table = std::fs::read_to_string("/proc/sysvipc/shm").unwrap_or_default();
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Some((f.get(1)?.parse().ok()?, f.get(4)?.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Removes the segments made since `before` whose creator (critest's
+/// `ipcmk`) is gone and that nothing has attached.
+fn remove_segments_made_since(before: &[(i32, i32)]) {
+    for (id, creator) in shm_segments() {
+        if !before.contains(&(id, creator)) && !test_support::procfs::alive(creator) {
+            // SAFETY: shmctl(IPC_RMID) on an id; no memory of ours is involved.
+            let _ = unsafe { nix::libc::shmctl(id, nix::libc::IPC_RMID, std::ptr::null_mut()) };
+        }
+    }
+}
+
+/// The specs that failed, from critest's `[FAIL]` lines.
+fn failures(output: &str) -> Vec<&str> {
+    output
+        .lines()
+        .filter(|l| l.trim_start().starts_with("[FAIL]"))
+        .collect()
+}
+
+fn assert_conformant(runtime: &str, summary: &Summary, output: &str, log_tail: &str) {
+    assert!(
+        summary.passed > 0,
+        "{runtime}: critest passed nothing:\n{output}"
+    );
+    assert_eq!(
+        summary.failed,
+        0,
+        "{runtime}: critest failed specs:\n{}\n\nthe whole output:\n{output}\n\n{runtime}'s log:\n{log_tail}",
+        failures(output).join("\n")
+    );
+}
+
+/// CRITEST_FOCUS (a `-ginkgo.focus` pattern) runs only some specs: for a
+/// person chasing one failure, never set by make.
+fn focus() -> Option<String> {
+    std::env::var("CRITEST_FOCUS")
+        .ok()
+        .filter(|f| !f.is_empty())
+}
+
+fn critest_on_containerd(containerd: Containerd) {
+    if !can_run(can_run_on(containerd)) {
+        return;
+    }
+    let (registry, _images) = registry_with_images();
+    let node = Node::start_mirroring(containerd, &registry, &REGISTRIES);
+    let runtime = format!(
+        "containerd {} ({:?})",
+        containerd.series, containerd.dialect
+    );
+    let (summary, output) = run_critest(&registry, &node.socket, focus().as_deref(), &runtime);
+    assert_conformant(&runtime, &summary, &output, &node.log_tail());
+}
+
+#[test]
+fn critest_passes_on_containerd_1_7() {
+    critest_on_containerd(Containerd::new("1.7", Dialect::SandboxImage));
+}
+
+#[test]
+fn critest_passes_on_containerd_2_1() {
+    critest_on_containerd(Containerd::new("2.1", Dialect::PinnedImagesV3));
+}
+
+#[test]
+fn critest_passes_on_crio() {
+    if !can_run(can_run_crio()) {
+        return;
+    }
+    let (registry, _images) = registry_with_images();
+    let node = CrioNode::start_mirroring(&registry, "", &REGISTRIES);
+    let (summary, output) = run_critest(&registry, &node.socket, focus().as_deref(), "CRI-O");
+    assert_conformant("CRI-O", &summary, &output, &node.log_tail());
+}
+
+/// The negative control: the sandbox specs with a sandbox image whose
+/// /pause exits at once (busybox, called by a name it has no applet for)
+/// under this project's image name, on containerd 2.1. critest must fail.
+#[test]
+fn critest_fails_with_a_sandbox_that_exits_at_once() {
+    let containerd = Containerd::new("2.1", Dialect::PinnedImagesV3);
+    if !can_run(can_run_on(containerd)) {
+        return;
+    }
+    let (registry, images) = registry_with_images();
+    let node = Node::start_mirroring(containerd, &registry, &REGISTRIES);
+    let exiting = critest_images::exiting_pause(images.path(), &node.sandbox_image);
+    registry.push(&exiting);
+    let (summary, output) =
+        run_critest(&registry, &node.socket, Some("PodSandbox"), "exiting pause");
+    assert!(
+        summary.failed > 0,
+        "critest passed with a sandbox that exits at once: {summary:?}\n{output}"
+    );
+}
+
+#[test]
+fn reads_ginkgos_summary() {
+    let out =
+        "Ran 3 of 5 Specs in 1.2 seconds\nFAIL! -- 2 Passed | 1 Failed | 0 Pending | 2 Skipped\n";
+    assert_eq!(
+        summary(out),
+        Some(Summary {
+            passed: 2,
+            failed: 1,
+            pending: 0,
+            skipped: 2
+        })
+    );
+    assert_eq!(summary("no summary"), None);
+    assert!(!skips().is_empty());
+    assert!(skips().iter().all(|(_, reason)| !reason.trim().is_empty()));
+}
