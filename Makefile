@@ -62,7 +62,7 @@ WORKLOAD_ARCHIVE := target/e2e/pause-workload.docker.tar
   test-release test-e2e test-e2e-docker test-e2e-podman test-e2e-containerd test-e2e-crio test-critest \
   test-interrupt sweep \
   bench bench-quick bench-density deps deps-pinned deps-go clean FORCE \
-  workload workload-image docker-pause-image podman-archives
+  workload workload-image docker-pause-image podman-archives kind-node-image kind kind-delete test-kind
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } \
@@ -248,6 +248,10 @@ DEBS_BUILD   := protobuf-compiler binutils
 DEBS_EMULATE := qemu-user-static
 DEBS_ENGINES := docker.io podman runc conmon containerd containernetworking-plugins skopeo iproute2 busybox-static \
   docker-registry
+# kind's nodes (make kind): mmdebstrap writes their root file system; dnsname
+# lets podman's CNI network resolve node names (workers join by the control
+# plane's name).
+DEBS_KIND    := mmdebstrap golang-github-containernetworking-plugin-dnsname
 # strace records system calls; scmp_sys_resolver (package seccomp) checks names,
 # and linux-libc-dev's generic table those of LoongArch, which it does not know.
 DEBS_TRACE   := strace jq seccomp linux-libc-dev
@@ -257,7 +261,7 @@ DEBS_ROOTLESS := uidmap slirp4netns
 # What the Go programs of tests/go/ need: cgo headers for CRI-O's seccomp support, and
 # nft, without which CRI-O 1.34.0 crashes on the first hostPort (a nil nftables manager).
 DEBS_GO      := libseccomp-dev nftables
-DEBS         := $(DEBS_BUILD) $(DEBS_GO) $(DEBS_EMULATE) $(DEBS_ENGINES) $(DEBS_TRACE) $(DEBS_BENCH) $(DEBS_ROOTLESS)
+DEBS         := $(DEBS_BUILD) $(DEBS_GO) $(DEBS_EMULATE) $(DEBS_ENGINES) $(DEBS_TRACE) $(DEBS_BENCH) $(DEBS_ROOTLESS) $(DEBS_KIND)
 
 deps: deps-pinned ## install the Debian packages, Rust targets and components that the build and every suite need
 	@missing=$$(for p in $(DEBS); do \
@@ -281,6 +285,25 @@ deps-pinned: ## fetch the programs tests/debian-pins.txt pins (containerd 1.7 an
 
 sweep: ## remove what harness runs that were killed (kill -9, OOM, power cut) left: processes, mounts, cgroups, users, directories
 	@cargo run -q --locked -p test-support --bin sweep
+
+# A kind cluster built offline: see tests/kind/. Kubernetes is v1.34 (KIND_K8S
+# names another tests/go build, e.g. kubernetes-1.37, which needs failCgroupV1).
+KIND_K8S ?= kubernetes-1.34
+kind-node-image: deps ## build the kind node image (localhost/pause-kind-node:latest) from Debian packages and Go modules
+	@tests/go/build.sh kind etcd $(KIND_K8S)
+	@[ -f bin/pause-oci.tar ] || $(MAKE) oci
+	@KIND_K8S=$(KIND_K8S) tests/kind/node-image.sh
+
+kind: deps ## create the kind cluster "pause" (1 control plane, 2 workers) with this sandbox image; kubeconfig in target/kind/kubeconfig
+	@podman image exists localhost/pause-kind-node:latest || $(MAKE) kind-node-image
+	@tests/kind/cluster.sh create
+
+kind-delete: ## remove the kind cluster "pause" and everything make kind made
+	@tests/kind/cluster.sh delete
+
+# Not in make test yet: it checks a cluster `make kind` made (see tests/kind/check.sh).
+test-kind: ## check the kind cluster: nodes Ready, /pause as uid 65535 the pinned sandbox on every node, shared-pid-pod.yaml
+	@KIND_K8S=$(KIND_K8S) tests/kind/check.sh
 
 clean: ## remove build output
 	cargo clean

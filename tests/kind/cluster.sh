@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# A kind cluster from the node image tests/kind/node-image.sh builds and
+# deploy/kind/kind-config.yaml, with podman as kind's provider.
+#   tests/kind/cluster.sh create   (make kind)
+#   tests/kind/cluster.sh delete   (make kind-delete)
+# The kubeconfig is target/kind/kubeconfig.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+name=${KIND_CLUSTER:-pause}
+image=${KIND_NODE_IMAGE:-localhost/pause-kind-node:latest}
+dir=$root/target/kind
+kind=$root/target/go/kind/bin/kind
+export KIND_EXPERIMENTAL_PROVIDER=podman
+export CONTAINERS_CONF=$root/tests/kind/containers.conf
+export KUBECONFIG=$dir/kubeconfig
+
+fail() { echo "kind: $*" >&2; exit 1; }
+[ -x "$kind" ] || fail "$kind is missing (make deps-go)"
+mkdir -p "$dir"
+
+# kind reports a failure as a line starting with ERROR; the rest goes to the log.
+run_kind() { # LOG ARGS...
+  local log=$1; shift
+  "$kind" "$@" >"$log" 2>&1 && return 0
+  echo "$(grep -m1 -E '^ERROR|^Error|failed' "$log" || tail -n1 "$log") (whole output: $log)"
+  return 1
+}
+
+delete() {
+  "$kind" delete cluster --name "$name" >"$dir/delete.log" 2>&1 || fail "kind delete cluster failed: $(tail -n1 "$dir/delete.log")"
+  # kind's podman provider makes the network "kind" and leaves it: remove it
+  # once no container is attached to it.
+  if podman network exists kind 2>/dev/null &&
+    [ -z "$(podman ps -aq --filter network=kind)" ]; then
+    podman network rm kind >/dev/null
+  fi
+  # kind makes each node's /var volume before its container and removes it
+  # with the container: a node that never started leaves its volume behind.
+  local node vol
+  for node in "$name-control-plane" "$name-worker" "$name-worker2"; do
+    for vol in $(podman volume ls -q --filter "label=$node=true"); do podman volume rm -f "$vol" >/dev/null; done
+  done
+  rm -f "$KUBECONFIG" "$dir/cluster.yaml"
+}
+
+create() {
+  # kind mounts the host's /lib/modules into every node; a host without
+  # kernel modules (a container, like this machine) has no such directory.
+  [ -d /lib/modules ] || mkdir -p /lib/modules || fail "/lib/modules is missing and cannot be made"
+  podman image exists "$image" || fail "node image $image is missing (make kind-node-image)"
+  [ -f "$root/bin/pause-oci.tar" ] || fail "bin/pause-oci.tar is missing (make oci)"
+  if "$kind" get clusters 2>/dev/null | grep -qx "$name"; then
+    fail "a kind cluster named $name already exists (make kind-delete)"
+  fi
+  # The project's cluster config as it is, plus what this offline node image
+  # needs: two workers, and no kindnetd (its image cannot be pulled here; the
+  # node image carries a bridge CNI config of its own instead).
+  {
+    cat "$root/deploy/kind/kind-config.yaml"
+    printf '  - role: worker\n  - role: worker\nnetworking:\n  disableDefaultCNI: true\n'
+  } >"$dir/cluster.yaml"
+  local why
+  if ! why=$(run_kind "$dir/create.log" create cluster --name "$name" --image "$image" \
+    --config "$dir/cluster.yaml" --kubeconfig "$KUBECONFIG" --wait 0s ${KIND_KEEP_FAILED:+--retain}); then
+    # KIND_KEEP_FAILED=1 keeps the nodes to look into (make kind-delete after).
+    [ "${KIND_KEEP_FAILED:-}" = 1 ] || delete >/dev/null 2>&1 || true
+    fail "kind create cluster failed: $why"
+  fi
+  # As the README says: load the sandbox image on every node.
+  if ! why=$(run_kind "$dir/load.log" load image-archive "$root/bin/pause-oci.tar" --name "$name"); then
+    fail "kind load image-archive failed: $why"
+  fi
+  # The workload image deploy/kind/shared-pid-pod.yaml runs, built here
+  # (no registry can serve it), loaded the same way.
+  "$root/tests/kind/busybox-image.sh" "$dir/busybox.tar" || fail "the busybox image could not be built"
+  if ! why=$(run_kind "$dir/load-busybox.log" load image-archive "$dir/busybox.tar" --name "$name"); then
+    fail "kind load image-archive of busybox failed: $why"
+  fi
+  echo "kind: cluster $name is up; export KUBECONFIG=$KUBECONFIG"
+}
+
+case ${1:-} in
+  create) create ;;
+  delete) delete ;;
+  *) fail "usage: $0 create|delete" ;;
+esac
