@@ -34,6 +34,19 @@ pub fn unique(what: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report(BTreeMap<String, String>);
 
+/// The workload's command line that keeps its container running.
+pub const SERVE: &[&str] = &["/workload", "serve"];
+
+/// `workload ARGS` run in `container` with ExecSync, on either runtime's
+/// CRI: its report, and the exit code checked.
+pub fn workload(cri: &test_support::cri::Cri, container: &str, args: &[&str]) -> Report {
+    let mut cmd = vec!["/workload"];
+    cmd.extend_from_slice(args);
+    let (code, out, err) = cri.exec(container, &cmd);
+    assert_eq!(code, 0, "workload {args:?}: {out}{err}");
+    Report::parse(&out)
+}
+
 impl Report {
     pub fn parse(line: &str) -> Report {
         Report(

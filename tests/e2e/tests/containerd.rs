@@ -11,7 +11,7 @@
 //! (`make oci`); `make test-e2e-containerd` provides all of them.
 //! Outside CI a missing requirement skips; in CI it fails.
 
-use pause_e2e::Report;
+use pause_e2e::{SERVE, workload};
 use std::io::BufRead;
 use test_support::cri::api::PodSandboxState;
 use test_support::cri::{
@@ -78,18 +78,6 @@ fn stop_and_remove(node: &Node, s: &Sandbox, containers: &[String], pids: &[i32]
         });
     }
 }
-
-/// `workload ARGS` run in the container with ExecSync: its report, and the
-/// exit code checked.
-fn workload(node: &Node, container: &str, args: &[&str]) -> Report {
-    let mut cmd = vec!["/workload"];
-    cmd.extend_from_slice(args);
-    let (code, out, err) = node.exec(container, &cmd);
-    assert_eq!(code, 0, "workload {args:?}: {out}{err}");
-    Report::parse(&out)
-}
-
-const SERVE: &[&str] = &["/workload", "serve"];
 
 fn shared_pid_namespace_pause_is_pid1_and_reaps_orphans(containerd: Containerd) {
     let Some((node, w)) = node(containerd) else {

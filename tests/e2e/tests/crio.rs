@@ -16,8 +16,8 @@
 //! provides all of them. Outside CI a missing requirement skips; in CI it
 //! fails.
 
-use pause_e2e::Report;
 use pause_e2e::sandbox_user::{CRIO, assert_sandbox_credentials};
+use pause_e2e::{SERVE, workload};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use test_support::cri::api::{self, PodSandboxState};
@@ -68,17 +68,6 @@ fn assert_is_our_pause(pid: i32) {
         syscall(pid) == Some(nix::libc::SYS_rt_sigtimedwait)
     });
 }
-
-/// `workload ARGS` run in the container with ExecSync: its report.
-fn workload(node: &CrioNode, container: &str, args: &[&str]) -> Report {
-    let mut cmd = vec!["/workload"];
-    cmd.extend_from_slice(args);
-    let (code, out, err) = node.exec(container, &cmd);
-    assert_eq!(code, 0, "workload {args:?}: {out}{err}");
-    Report::parse(&out)
-}
-
-const SERVE: &[&str] = &["/workload", "serve"];
 
 /// Every pod a kubelet can ask for, by PID namespace (network and IPC are
 /// the pod's), on a CRI-O with `drop_infra_ctr` as `dropin` leaves it:

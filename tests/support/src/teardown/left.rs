@@ -43,14 +43,9 @@ pub fn left(r: &Resource) -> Vec<String> {
 /// Processes naming `dir` or rooted inside it, mounts under it, the
 /// directory itself.
 pub fn tied_to_dir(dir: &Path) -> Vec<String> {
-    let name = dir.display().to_string();
-    let mut found: Vec<String> = procfs::command_lines()
+    let mut found: Vec<String> = processes_tied_to(dir)
         .into_iter()
-        .filter(|(pid, cmdline)| {
-            let root = std::fs::read_link(format!("/proc/{pid}/root")).unwrap_or_default();
-            *pid != std::process::id() as i32
-                && (cmdline.contains(&name) || (root != Path::new("/") && root.starts_with(dir)))
-        })
+        .filter(|(pid, _)| *pid != std::process::id() as i32)
         .map(|(pid, cmdline)| format!("process {pid}: {cmdline}"))
         .collect();
     found.extend(
@@ -62,4 +57,18 @@ pub fn tied_to_dir(dir: &Path) -> Vec<String> {
         found.push(format!("directory {}", dir.display()));
     }
     found
+}
+
+/// Processes that name `dir` on their command line (daemons, shims) or run
+/// in a root inside it (processes not pivoted into a container's own root):
+/// what the teardown kills and what a test finds left, by one rule.
+pub(super) fn processes_tied_to(dir: &Path) -> Vec<(i32, String)> {
+    let name = dir.display().to_string();
+    procfs::command_lines()
+        .into_iter()
+        .filter(|(pid, cmdline)| {
+            let root = std::fs::read_link(format!("/proc/{pid}/root")).unwrap_or_default();
+            cmdline.contains(&name) || (root != Path::new("/") && root.starts_with(dir))
+        })
+        .collect()
 }

@@ -147,13 +147,11 @@ fn own_lineage() -> BTreeSet<i32> {
 fn tied_processes(r: &Resource) -> BTreeSet<i32> {
     let mut tied = BTreeSet::new();
     if let Some(dir) = &r.dir {
-        let name = dir.display().to_string();
-        for (pid, cmdline) in procfs::command_lines() {
-            let root = std::fs::read_link(format!("/proc/{pid}/root")).unwrap_or_default();
-            if cmdline.contains(&name) || (root != Path::new("/") && root.starts_with(dir)) {
-                tied.insert(pid);
-            }
-        }
+        tied.extend(
+            super::left::processes_tied_to(dir)
+                .into_iter()
+                .map(|(pid, _)| pid),
+        );
     }
     for cgroup in &r.cgroups {
         for dir in cgroup_dirs(cgroup) {
