@@ -64,6 +64,13 @@ impl Run {
         Self::start_with(args, handler, Place { state, tmp })
     }
 
+    /// [`Run::start`], then waits until the harness holds what it started.
+    fn ready(args: &[&str], handler: bool) -> Run {
+        let mut run = Run::start(args, handler);
+        run.wait_for("ready", |l| l == "ready");
+        run
+    }
+
     /// The next run, on the same records and TMPDIR as `self` (whose child
     /// is gone): what a user's next `make` does after a kill -9.
     fn next(mut self, args: &[&str]) -> Run {
@@ -310,8 +317,7 @@ fn node_sigint_while_pods_run() {
     if !can_run_node() {
         return;
     }
-    let mut run = Run::start(NODE, true);
-    run.wait_for("ready", |l| l == "ready");
+    let mut run = Run::ready(NODE, true);
     run.signal_group(Signal::SIGINT);
     assert_torn_down(run, Signal::SIGINT);
 }
@@ -338,8 +344,7 @@ fn node_sigterm_to_the_harness_alone() {
     if !can_run_node() {
         return;
     }
-    let mut run = Run::start(NODE, true);
-    run.wait_for("ready", |l| l == "ready");
+    let mut run = Run::ready(NODE, true);
     run.signal_harness(Signal::SIGTERM);
     assert_torn_down(run, Signal::SIGTERM);
 }
@@ -349,8 +354,7 @@ fn node_second_sigint_leaves_at_once_and_the_next_run_sweeps() {
     if !can_run_node() {
         return;
     }
-    let mut run = Run::start(NODE, true);
-    run.wait_for("ready", |l| l == "ready");
+    let mut run = Run::ready(NODE, true);
     run.signal_group(Signal::SIGINT);
     std::thread::sleep(Duration::from_millis(1)); // two key presses, not one
     run.signal_harness(Signal::SIGINT);
@@ -374,8 +378,7 @@ fn node_kill_9_then_the_next_run_sweeps() {
     if !can_run_node() {
         return;
     }
-    let mut run = Run::start(NODE, true);
-    run.wait_for("ready", |l| l == "ready");
+    let run = Run::ready(NODE, true);
     assert_next_run_sweeps(run, &["registry"], "ready");
 }
 
@@ -385,8 +388,7 @@ fn node_sigint_without_the_handler_leaves_pods_behind() {
     if !can_run_node() {
         return;
     }
-    let mut run = Run::start(NODE, false);
-    run.wait_for("ready", |l| l == "ready");
+    let mut run = Run::ready(NODE, false);
     run.signal_group(Signal::SIGINT);
     let (status, _) = run.exit();
     assert_eq!(status.signal(), Some(Signal::SIGINT as i32));
@@ -408,8 +410,7 @@ fn registry_sigint_and_sigterm() {
         return;
     }
     for signal in [Signal::SIGINT, Signal::SIGTERM] {
-        let mut run = Run::start(&["registry"], true);
-        run.wait_for("ready", |l| l == "ready");
+        let mut run = Run::ready(&["registry"], true);
         run.signal_group(signal);
         assert_torn_down(run, signal);
     }
@@ -420,8 +421,7 @@ fn registry_kill_9_then_the_next_run_sweeps() {
     if !can_run_registry() {
         return;
     }
-    let mut run = Run::start(&["registry"], true);
-    run.wait_for("ready", |l| l == "ready");
+    let run = Run::ready(&["registry"], true);
     assert_next_run_sweeps(run, &["registry"], "ready");
 }
 
@@ -430,12 +430,10 @@ fn podman_pod_sigint_then_kill_9_and_sweep() {
     if !ci::require(ci::is_root(), "root") || !podman::ready() {
         return;
     }
-    let mut run = Run::start(&["podman"], true);
-    run.wait_for("ready", |l| l == "ready");
+    let mut run = Run::ready(&["podman"], true);
     run.signal_group(Signal::SIGINT);
     assert_torn_down(run, Signal::SIGINT);
-    let mut run = Run::start(&["podman"], true);
-    run.wait_for("ready", |l| l == "ready");
+    let run = Run::ready(&["podman"], true);
     assert_next_run_sweeps(run, &["registry"], "ready");
 }
 
@@ -444,11 +442,9 @@ fn rootless_podman_pod_sigint_then_kill_9_and_sweep() {
     if !ci::require(ci::is_root(), "root") || !podman::ready() || !rootless::ready() {
         return;
     }
-    let mut run = Run::start(&["podman-rootless"], true);
-    run.wait_for("ready", |l| l == "ready");
+    let mut run = Run::ready(&["podman-rootless"], true);
     run.signal_group(Signal::SIGINT);
     assert_torn_down(run, Signal::SIGINT);
-    let mut run = Run::start(&["podman-rootless"], true);
-    run.wait_for("ready", |l| l == "ready");
+    let run = Run::ready(&["podman-rootless"], true);
     assert_next_run_sweeps(run, &["registry"], "ready");
 }
