@@ -17,7 +17,7 @@
 
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
@@ -43,6 +43,8 @@ struct Run {
     /// Its records and its TMPDIR, handed on to the next run.
     place: Option<Place>,
     lines: Receiver<String>,
+    /// The harness's stderr, line by line, as it comes.
+    err_lines: Receiver<String>,
     stderr: std::thread::JoinHandle<String>,
     /// Every resource its records named so far, kept after they go.
     seen: Vec<Resource>,
@@ -117,16 +119,22 @@ impl Run {
                 let _ = tx.send(line);
             }
         });
-        let mut err = child.stderr.take().unwrap();
+        let err = child.stderr.take().unwrap();
+        let (err_tx, err_lines) = channel();
         let stderr = std::thread::spawn(move || {
             let mut text = String::new();
-            let _ = err.read_to_string(&mut text);
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                text += &line;
+                text.push('\n');
+                let _ = err_tx.send(line);
+            }
             text
         });
         Run {
             child,
             place: Some(place),
             lines,
+            err_lines,
             stderr,
             seen: Vec::new(),
         }
@@ -356,7 +364,17 @@ fn node_second_sigint_leaves_at_once_and_the_next_run_sweeps() {
     }
     let mut run = Run::ready(NODE, true);
     run.signal_group(Signal::SIGINT);
-    std::thread::sleep(Duration::from_millis(1)); // two key presses, not one
+    // The second press once the first is taken: two signals sent at once
+    // are one for the kernel.
+    let taken = "harness: got SIGINT: stopping";
+    let start = Instant::now();
+    while !run
+        .err_lines
+        .recv_timeout(Duration::from_millis(10))
+        .is_ok_and(|l| l.starts_with(taken))
+    {
+        assert!(start.elapsed() < TEARDOWN_LIMIT, "never said {taken:?}");
+    }
     run.signal_harness(Signal::SIGINT);
     let (status, stderr) = run.exit();
     assert_eq!(status.code(), Some(130), "stderr:\n{stderr}");

@@ -77,6 +77,7 @@ fn watch(mut signals: Signals) {
         return;
     };
     let name = signal_name(first);
+    eprintln!("harness: got {name}: stopping (a second Ctrl-C leaves at once)");
     let (done, finished) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = done.send(stop_everything());
