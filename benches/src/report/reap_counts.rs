@@ -2,20 +2,27 @@
 //! system calls per reaped orphan, pause against the best other peer.
 
 use super::number::thousands;
-use super::table::{Table, ratio, ratio_cell, summary};
+use super::table::{Table, ratio};
 use crate::results::ReapCount;
+use crate::stats::Summary;
 use crate::{Measured, Plan, Results};
 
 fn at(x: &Measured, n: usize) -> Option<&ReapCount> {
     x.reap_counts.iter().find(|c| c.orphans == n)
 }
 
-fn median(
-    x: &Measured,
-    n: usize,
-    f: fn(&ReapCount) -> Option<crate::stats::Summary>,
-) -> Option<f64> {
+fn median(x: &Measured, n: usize, f: fn(&ReapCount) -> Option<Summary>) -> Option<f64> {
     at(x, n).and_then(f).map(|s| s.median)
+}
+
+/// A count as it is, to four decimals: "13.025", or "13.025 (13.02–13.03)"
+/// when the runs differ.
+fn count(s: &Option<Summary>) -> String {
+    match s {
+        Some(s) if s.min == s.max => exact(s.median),
+        Some(s) => format!("{} ({}–{})", exact(s.median), exact(s.min), exact(s.max)),
+        None => "not measured".into(),
+    }
 }
 
 pub(super) fn rows(t: &mut Table) {
@@ -25,12 +32,14 @@ pub(super) fn rows(t: &mut Table) {
         let c = at(x, 0);
         format!(
             "{} / {}",
-            summary(&c.and_then(|c| c.instructions)),
-            summary(&c.and_then(|c| c.syscalls))
+            count(&c.and_then(|c| c.instructions)),
+            count(&c.and_then(|c| c.syscalls))
         )
     });
     t.row(
-        "reaping counts, a life without orphans: instructions / system calls",
+        &format!(
+            "reaping counts, a life without orphans (held and continued): instructions / system calls, median (min–max) of {runs} runs"
+        ),
         cells,
         "",
         None,
@@ -41,19 +50,19 @@ pub(super) fn rows(t: &mut Table) {
             median(x, n, |c| c.instructions_per_orphan)
         });
         let calls = ratio(r, |x: &Measured| median(x, n, |c| c.syscalls_per_orphan));
-        let cells = t.each(|x| summary(&at(x, n).and_then(|c| c.instructions_per_orphan)));
+        let cells = t.each(|x| count(&at(x, n).and_then(|c| c.instructions_per_orphan)));
         t.row(
             &format!(
-                "instructions per reaped orphan, user space (callgrind), {orphans} orphans, median (min–max of {runs} runs)"
+                "instructions per reaped orphan, user space (callgrind), {orphans} orphans, median (min–max) of {runs} runs"
             ),
             cells,
             "median ≤ best peer",
             instr.map(|q| q <= 1.0),
         );
-        let cells = t.each(|x| summary(&at(x, n).and_then(|c| c.syscalls_per_orphan)));
+        let cells = t.each(|x| count(&at(x, n).and_then(|c| c.syscalls_per_orphan)));
         t.row(
             &format!(
-                "system calls per reaped orphan (strace -c), {orphans} orphans, median (min–max of {runs} runs)"
+                "system calls per reaped orphan (strace -c), {orphans} orphans, median (min–max) of {runs} runs"
             ),
             cells,
             "median ≤ best peer",
@@ -73,8 +82,8 @@ pub(super) fn rows(t: &mut Table) {
         if r.peers.len() > 1 {
             let cells = t.dash(format!(
                 "instructions {} · system calls {}",
-                ratio_cell(instr),
-                ratio_cell(calls)
+                ratio3(instr),
+                ratio3(calls)
             ));
             t.row(
                 &format!("reaping counts ratio, pause / best peer, {orphans} orphans"),
@@ -86,12 +95,26 @@ pub(super) fn rows(t: &mut Table) {
     }
 }
 
-/// "wait4 1.0010, rt_sigtimedwait 0.0010".
+/// "19,119", "13.0025".
+fn exact(v: f64) -> String {
+    if v.fract() == 0.0 && v >= 0.0 {
+        return thousands(v as u64);
+    }
+    let t = format!("{v:.4}");
+    t.trim_end_matches('0').to_string()
+}
+
+/// A ratio of counts to three decimals ("0.228×"): they do not move.
+fn ratio3(q: Option<f64>) -> String {
+    q.map(|q| format!("{q:.3}×")).unwrap_or("–".into())
+}
+
+/// "wait4 1.001, rt_sigtimedwait 0.001".
 fn by_name(c: &ReapCount) -> String {
     let v: Vec<String> = c
         .syscalls_by_name
         .iter()
-        .map(|(name, per)| format!("{name} {per:.4}"))
+        .map(|(name, per)| format!("{name} {}", exact(*per)))
         .collect();
     if v.is_empty() {
         "none".into()

@@ -413,7 +413,7 @@ fn errors(r: &Results) -> String {
     format!("\nErrors:\n{}\n", errors.join("\n"))
 }
 
-pub(super) fn ratio_cell(q: Option<f64>) -> String {
+fn ratio_cell(q: Option<f64>) -> String {
     q.map(|q| format!("{q:.2}×")).unwrap_or("–".into())
 }
 
