@@ -43,7 +43,7 @@ pub fn measure(b: &Bench, m: &mut [Measured]) {
         let subject = Subject {
             key: &p.key,
             argv: p.argv(),
-            ready: storm::waits_for_signals,
+            asleep: storm::asleep_in_wait,
         };
         let mut runs = Vec::new();
         for run in 0..plan.count_runs {
@@ -163,7 +163,6 @@ fn by_name(c: &Counted, base: &Counted) -> Vec<(String, f64)> {
 
 #[cfg(test)]
 mod tests {
-    use super::storm;
     use super::tools::{self, Setting, Subject};
     use nix::unistd::Pid;
     use std::time::Duration;
@@ -172,13 +171,11 @@ mod tests {
 
     /// busybox's `sleep` has started: its own command line, asleep.
     fn asleep(pid: Pid) -> Result<(), String> {
-        storm::until(Duration::from_secs(10), "busybox sleep", || {
-            let exec = procfs::cmdline(pid.as_raw()).is_some_and(|c| c[0] == "/bin/busybox");
-            let state = procfs::state(pid.as_raw());
-            (exec && state == 'S')
-                .then_some(())
-                .ok_or(format!("state {state}"))
-        })
+        let exec = procfs::cmdline(pid.as_raw()).is_some_and(|c| c[0] == "/bin/busybox");
+        let state = procfs::state(pid.as_raw());
+        (exec && state == 'S')
+            .then_some(())
+            .ok_or(format!("state {state}"))
     }
 
     /// The control: a PID 1 that never reaps (busybox `sleep`) fails the
@@ -205,7 +202,7 @@ mod tests {
         let never_reaps = Subject {
             key: "nonreaper",
             argv: vec!["/bin/busybox".into(), "sleep".into(), "3600".into()],
-            ready: asleep,
+            asleep,
         };
         let err = tools::syscalls(&never_reaps, 5, 0, &at).unwrap_err();
         assert!(err.contains("5 children not reaped"), "{err}");

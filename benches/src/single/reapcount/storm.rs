@@ -11,20 +11,15 @@ use std::time::{Duration, Instant};
 use test_support::orphans::Orphans;
 use test_support::procfs::{self, HasChildren};
 
-/// How a peer tells that it has started and waits: for the peers, asleep in
-/// their signal wait; for the control, asleep at all.
-pub type Ready = fn(Pid) -> Result<(), String>;
+/// Whether a peer sleeps where it waits for work: for the peers, in their
+/// signal wait; for the control, anywhere. A probe, polled with [`until`].
+pub type Asleep = fn(Pid) -> Result<(), String>;
 
-/// The peers: asleep in one of the signal waits the harness knows.
-pub fn waits_for_signals(pid: Pid) -> Result<(), String> {
-    // valgrind takes a second or more to start a guest on a loaded machine.
-    test_support::spawn::wait_ready(pid, Duration::from_secs(120)).map(|_| ())
-}
-
-/// Makes `n` orphans of the ready PID 1 `peer` exit while it is held, lets
-/// it go and waits until it has none left (`deadline` for each step). An
-/// orphan still there at the deadline is an error: the peer did not reap.
-pub fn held(peer: Pid, n: usize, deadline: Duration) -> Result<(), String> {
+/// Makes `n` orphans of the PID 1 `peer` (`asleep`) exit while it is held,
+/// lets it go and waits until it has none left and sleeps again (`deadline`
+/// for each step). An orphan still there at the deadline is an error: the
+/// peer did not reap.
+pub fn held(peer: Pid, n: usize, asleep: Asleep, deadline: Duration) -> Result<(), String> {
     signal(peer, Signal::SIGSTOP)?;
     until(deadline, "the peer to stop", || {
         let s = procfs::state(peer.as_raw());
@@ -60,10 +55,11 @@ pub fn held(peer: Pid, n: usize, deadline: Duration) -> Result<(), String> {
     // SIGTERM finds it asleep again, with or without orphans: otherwise
     // whether it takes SIGTERM in a fresh wait or in the one it returns to
     // after the stop would depend on the timing (seen: 16 instructions).
-    until(deadline, "the peer to wait again", || asleep_in_wait(peer))
+    until(deadline, "the peer to wait again", || asleep(peer))
 }
 
-/// Asleep (not stopped, not running) in one of the signal waits.
+/// The peers' [`Asleep`]: asleep (not stopped, not running) in one of the
+/// signal waits the harness knows.
 pub fn asleep_in_wait(pid: Pid) -> Result<(), String> {
     let (state, call) = (procfs::state(pid.as_raw()), procfs::syscall(pid.as_raw()));
     let waits = call.is_some_and(|c| test_support::spawn::WAIT_SYSCALLS.contains(&c));

@@ -2,7 +2,7 @@
 //! peer's user-space instructions from exec to exit, strace (attached once
 //! the peer is ready) its system calls by name until it exits.
 
-use super::storm::{self, Ready};
+use super::storm::{self, Asleep};
 use crate::container_env;
 use crate::peer::{STRACE, VALGRIND};
 use crate::single::callgrind;
@@ -15,12 +15,13 @@ use std::time::Duration;
 use test_support::teardown::{self, Live, Resource};
 use test_support::{procfs, spawn};
 
-/// What is counted: a command line run as PID 1, and how to tell it is ready.
+/// What is counted: a command line run as PID 1, and how to tell that it
+/// sleeps where it waits for work.
 pub struct Subject<'a> {
     /// Names its files.
     pub key: &'a str,
     pub argv: Vec<String>,
-    pub ready: Ready,
+    pub asleep: Asleep,
 }
 
 /// Where a count writes, and how long each step may take.
@@ -47,11 +48,11 @@ pub fn instructions(s: &Subject, n: usize, run: usize, at: &Setting) -> Result<u
     argv.extend(s.argv.iter().cloned());
     registered(&format!("callgrind of {} ({n} orphans)", s.key), |live| {
         let mut guard = spawn_pid1(&argv, live, at.null)?;
-        (s.ready)(guard.pid()).map_err(|e| {
+        ready(s, guard.pid()).map_err(|e| {
             let log = std::fs::read_to_string(&log).unwrap_or_default();
             format!("under valgrind: {e}; {log}")
         })?;
-        storm::held(guard.pid(), n, at.deadline)?;
+        storm::held(guard.pid(), n, s.asleep, at.deadline)?;
         guard.stop()?;
         callgrind::totals(&out)
     })
@@ -72,20 +73,28 @@ pub fn syscalls(
     registered(&format!("strace of {} ({n} orphans)", s.key), |live| {
         let mut guard = spawn_pid1(&s.argv, live, at.null)?;
         let pid = guard.pid();
-        (s.ready)(pid)?;
+        ready(s, pid)?;
         let tracer = Tracer::attach(pid, &out, &log, live, at.deadline)?;
         // Attaching interrupts the wait, which strace restarts: hold the
         // peer only once it sleeps in its wait again, or whether the
         // restarted call is counted would depend on the timing.
         storm::until(at.deadline, "the traced peer to wait again", || {
-            storm::asleep_in_wait(pid)
+            (s.asleep)(pid)
         })?;
-        storm::held(pid, n, at.deadline)?;
+        storm::held(pid, n, s.asleep, at.deadline)?;
         guard.stop()?;
         tracer.finish()?;
         let text =
             std::fs::read_to_string(&out).map_err(|e| format!("read {}: {e}", out.display()))?;
         summary(&text).ok_or_else(|| format!("no strace -c summary in {}", out.display()))
+    })
+}
+
+/// Waits until the started subject sleeps where it waits for work.
+fn ready(s: &Subject, pid: Pid) -> Result<(), String> {
+    // valgrind takes a second or more to start a guest on a loaded machine.
+    storm::until(Duration::from_secs(120), "the peer to be ready", || {
+        (s.asleep)(pid)
     })
 }
 
