@@ -17,6 +17,11 @@ command -v go >/dev/null || { echo "tests/go: no Go toolchain (go not on PATH no
 
 pinned() { sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$pins"; }
 
+# Runs fragment $1 of $dir in a shell of its own: errexit is off inside an
+# `if` or `!` (here, in the caller's failure handling), so a fragment sourced
+# there would run on past a failed step and report only its last one.
+fragment() { (cd "$dir" && bash -euo pipefail -c '. "./$1"' fragment "$1"); }
+
 tidy=0
 if [ "${1:-}" = --tidy ]; then tidy=1; shift; fi
 names=("$@")
@@ -30,8 +35,8 @@ for name in "${names[@]}"; do
   out=$root/target/go/$name
   export out module version
   if [ $tidy = 1 ]; then
-    (cd "$dir" && if [ -f tidy ]; then . ./tidy; else
-      go mod edit -require="$module@$version" && go mod tidy; fi)
+    if [ -f "$dir/tidy" ]; then fragment tidy; else
+      (cd "$dir" && go mod edit -require="$module@$version" && go mod tidy); fi
     continue
   fi
   grep -Eq "^[[:space:]]*(require[[:space:]]+)?$module $version( |$)" "$dir/go.mod" || {
@@ -45,7 +50,7 @@ for name in "${names[@]}"; do
   mkdir -p "$out/bin"
   log=$out/build.log
   start=$SECONDS
-  if ! (cd "$dir" && . ./build) >"$log" 2>&1; then
+  if ! fragment build >"$log" 2>&1; then
     echo "tests/go: building $name ($module $version) failed: $(grep -m1 -E 'go: |error|cannot|not available' "$log" || tail -n1 "$log")" >&2
     echo "  (the whole output: $log)" >&2
     exit 1
