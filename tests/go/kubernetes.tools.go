@@ -1,12 +1,9 @@
 //go:build tools
 
-// Package tools names the Kubernetes test packages the tests/go/kubernetes-*
-// wrappers that link it as tools.go build, so that `go mod tidy` keeps in
-// go.mod and go.sum what they and their tests need: e2e.test is the test binary
-// of k8s.io/kubernetes/test/e2e, agnhost the conformance specs' workload image.
+// Package tools names the package whose test binary is e2e.test, Kubernetes'
+// conformance suite, in the tests/go/kubernetes-* wrappers that link it as
+// tools.go: a `tool` line can only name a command, and `go mod tidy` keeps what
+// the tests of an imported package need in go.mod and go.sum.
 package tools
 
-import (
-	_ "k8s.io/kubernetes/test/e2e"
-	_ "k8s.io/kubernetes/test/images/agnhost"
-)
+import _ "k8s.io/kubernetes/test/e2e"
