@@ -6,7 +6,6 @@
 //! the loopback registry; the runtimes reach it as the mirror of the
 //! registries the names carry.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Debian's busybox-static (`make deps`).
@@ -174,7 +173,7 @@ pub fn exiting_pause(dir: &Path, reference: &str) -> PathBuf {
 }
 
 /// The names of busybox's applets, as it lists them.
-fn applets() -> Vec<String> {
+pub(crate) fn applets() -> Vec<String> {
     let out = std::process::Command::new(BUSYBOX)
         .arg("--list")
         .output()
@@ -263,58 +262,13 @@ fn rootfs(
     tar.into_inner().unwrap()
 }
 
-/// An OCI layout tar holding one linux image named `spec.name:tag`, with
-/// the annotations push.sh reads the name and tag from.
+/// An OCI layout tar holding one linux image named `spec.name:tag`.
 fn archive(spec: &Spec, tag: &str, layer: &[u8]) -> Vec<u8> {
-    let digest = |b: &[u8]| format!("sha256:{}", xtask::sha256_hex(b));
-    let layer_digest = digest(layer);
-    let (arch, _) = xtask::platform_of(test_support::repo::host_arch()).unwrap();
-    let config = serde_json::json!({
-        "architecture": arch,
-        "os": "linux",
-        "config": {
-            "User": spec.user,
-            "Cmd": spec.cmd,
-            "Env": ["PATH=/bin"],
-            "WorkingDir": "/",
-        },
-        "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
-    });
-    let config = serde_json::to_vec(&config).unwrap();
-    let manifest = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": digest(&config), "size": config.len()},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                    "digest": layer_digest, "size": layer.len()}],
-    });
-    let manifest = serde_json::to_vec(&manifest).unwrap();
-    let index = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [{
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "digest": digest(&manifest), "size": manifest.len(),
-            "platform": {"architecture": arch, "os": "linux"},
-            "annotations": BTreeMap::from([
-                (xtask::CONTAINERD_IMAGE_NAME, format!("{}:{tag}", spec.name)),
-                (xtask::REF_NAME, tag.to_string()),
-            ]),
-        }],
-    });
-    let mut tar = tar::Builder::new(Vec::new());
-    let mut add = |path: &str, data: &[u8]| {
-        let mut h = tar::Header::new_ustar();
-        h.set_mode(0o644);
-        h.set_size(data.len() as u64);
-        h.set_mtime(0);
-        tar.append_data(&mut h, path, data).unwrap();
+    let run = crate::oci_layout::RunConfig {
+        user: spec.user.to_string(),
+        cmd: spec.cmd.iter().map(|s| s.to_string()).collect(),
+        env: vec!["PATH=/bin".into()],
+        entrypoint: Vec::new(),
     };
-    add("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#);
-    add("index.json", &serde_json::to_vec(&index).unwrap());
-    for blob in [layer, &config, &manifest] {
-        add(&format!("blobs/sha256/{}", xtask::sha256_hex(blob)), blob);
-    }
-    tar.into_inner().unwrap()
+    crate::oci_layout::archive(&spec.name, tag, &run, &[layer])
 }

@@ -3,8 +3,10 @@
 //! from the host. Running engines, waiting and reading /proc are
 //! test_support's.
 
+pub mod conformance_images;
 pub mod critest_images;
 pub mod layout;
+pub mod oci_layout;
 pub mod sandbox_user;
 
 use std::collections::BTreeMap;

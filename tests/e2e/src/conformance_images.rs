@@ -1,0 +1,323 @@
+//! The images Kubernetes' conformance suite (e2e.test v1.37.2, built by
+//! tests/go/kubernetes-1.37) pulls for its `[sig-node] ... [Conformance]`
+//! specs, built here under the exact names `e2e.test --list-images` prints,
+//! since no outside registry is reachable. Each is an OCI archive for
+//! xtask/scripts/push.sh; a node's containerd reaches the loopback registry as
+//! the mirror of [`REGISTRIES`]. No stand-in claims more than the name the
+//! suite asks for: [`Image::built_from`] says what each holds, and each holds
+//! a file `/stand-in` saying it too.
+//!
+//! The suite's own `pause` name is this project's image (bin/pause-oci.tar,
+//! `make oci`), renamed only: every blob and the digest stay as built.
+
+use crate::oci_layout::{Layer, RunConfig, archive, renamed};
+use std::path::{Path, PathBuf};
+
+/// The registries the images' names carry.
+pub const REGISTRIES: [&str; 1] = ["registry.k8s.io"];
+
+/// The tests/go build whose e2e.test asks for these names.
+pub const KUBERNETES: &str = "kubernetes-1.37";
+
+const E2E: &str = "registry.k8s.io/e2e-test-images/";
+
+/// What the stand-ins are made of, each built or installed by make.
+#[derive(Clone, Debug)]
+pub struct Inputs {
+    /// Debian's busybox-static (`make deps`).
+    pub busybox: PathBuf,
+    /// agnhost and nonewprivs, from Kubernetes' module (`make deps-go`).
+    pub agnhost: PathBuf,
+    pub nonewprivs: PathBuf,
+    /// Debian's nginx-light unpacked (tests/conformance/nginx-rootfs.sh).
+    pub nginx_rootfs: PathBuf,
+    /// This project's image (`make oci`; PAUSE_OCI_ARCHIVE overrides it).
+    pub pause: PathBuf,
+}
+
+impl Inputs {
+    /// Where make puts each input.
+    pub fn of_this_repo() -> Inputs {
+        let repo = test_support::repo::path;
+        let bin = repo(&format!("target/go/{KUBERNETES}/bin"));
+        Inputs {
+            busybox: PathBuf::from(crate::critest_images::BUSYBOX),
+            agnhost: bin.join("agnhost"),
+            nonewprivs: bin.join("nonewprivs"),
+            nginx_rootfs: repo("target/conformance/nginx-rootfs.tar"),
+            pause: std::env::var_os("PAUSE_OCI_ARCHIVE")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| repo("bin/pause-oci.tar")),
+        }
+    }
+
+    /// The first input that is missing, with the make target that makes it.
+    pub fn missing(&self) -> Option<String> {
+        [
+            (&self.busybox, "make deps (busybox-static)"),
+            (&self.agnhost, "make deps-go"),
+            (&self.nonewprivs, "make deps-go"),
+            (&self.nginx_rootfs, "make conformance-images"),
+            (&self.pause, "make oci"),
+        ]
+        .into_iter()
+        .find(|(path, _)| !path.is_file())
+        .map(|(path, make)| format!("{} is missing: run {make}", path.display()))
+    }
+}
+
+/// How a stand-in is made.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    /// busybox and its applets, users and groups, run as `user`.
+    Busybox { user: &'static str },
+    /// The busybox root with agnhost as /agnhost, its entrypoint.
+    Agnhost,
+    /// agnhost with the two files the image-volume spec reads.
+    Kitten,
+    /// The busybox root with nonewprivs, set-user-ID root, as its command.
+    Nonewprivs,
+    /// The busybox root under Debian's nginx-light, serving port 80.
+    Nginx,
+    /// This project's image.
+    Pause,
+}
+
+/// One image the suite asks for.
+#[derive(Clone, Debug)]
+pub struct Image {
+    pub name: String,
+    pub tag: &'static str,
+    /// What it is built from, for a person reading the list.
+    pub built_from: &'static str,
+    kind: Kind,
+}
+
+impl Image {
+    pub fn reference(&self) -> String {
+        format!("{}:{}", self.name, self.tag)
+    }
+}
+
+fn image(name: &str, tag: &'static str, kind: Kind, built_from: &'static str) -> Image {
+    Image {
+        name: format!("{E2E}{name}"),
+        tag,
+        built_from,
+        kind,
+    }
+}
+
+const BUSYBOX: &str = "Debian 12's busybox-static (1.35) with a link per applet, \
+/etc/passwd and /etc/group (root, nobody, www-data, the uid 1000 and gid 50000 agnhost's image adds)";
+
+/// Every image the `[sig-node]` conformance specs of e2e.test v1.37.2 pull
+/// (found in the specs' sources and their framework helpers), and the other
+/// tags of the same images the suite lists.
+pub fn images() -> Vec<Image> {
+    use Kind::*;
+    vec![
+        image("busybox", "1.37.0-2", Busybox { user: "" }, BUSYBOX),
+        image("busybox", "1.36.1-1", Busybox { user: "" }, BUSYBOX),
+        image(
+            "agnhost",
+            "2.66.1",
+            Agnhost,
+            "the busybox root plus /agnhost built from k8s.io/kubernetes/test/images/agnhost \
+             v1.37.2 (static); entrypoint /agnhost, command pause, as upstream",
+        ),
+        image(
+            "agnhost",
+            "2.55",
+            Agnhost,
+            "the same agnhost (v1.37.2's source; the spec only needs an image that differs \
+             from 2.66.1's, which its /stand-in file makes it)",
+        ),
+        image(
+            "kitten",
+            "1.8",
+            Kitten,
+            "the agnhost stand-in plus /data.json naming kitten.jpg and an /etc/os-release \
+             that says it stands in for an Alpine Linux image (the two files the ImageVolume \
+             spec reads); command test-webserver",
+        ),
+        image(
+            "nonroot",
+            "1.5",
+            Busybox { user: "1234" },
+            "the busybox root, user 1234, as upstream",
+        ),
+        image(
+            "nonewprivs",
+            "1.4",
+            Nonewprivs,
+            "the busybox root plus /usr/local/bin/nnp, set-user-ID root, built from \
+             k8s.io/kubernetes/test/images/nonewprivs v1.37.2 (prints its effective uid); command nnp",
+        ),
+        image(
+            "nginx",
+            "1.27.0-2",
+            Nginx,
+            "the busybox root under Debian 12's nginx-light (1.22) and its libraries \
+             (tests/conformance/nginx-rootfs.sh), Debian's default site on port 80, \
+             logs to stdout/stderr; command nginx -g 'daemon off;'",
+        ),
+        image("nginx", "1.28.0-2", Nginx, "the same nginx stand-in"),
+        Image {
+            name: "registry.k8s.io/pause".into(),
+            tag: "3.10.2",
+            kind: Pause,
+            built_from: "this project's image (bin/pause-oci.tar, every architecture), \
+                         renamed; same digest",
+        },
+    ]
+}
+
+/// Writes one OCI archive per image into `dir`; returns each image and its
+/// archive.
+pub fn build_all(inputs: &Inputs, dir: &Path) -> Result<Vec<(Image, PathBuf)>, String> {
+    if let Some(missing) = inputs.missing() {
+        return Err(missing);
+    }
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let busybox = busybox_layer(&read(&inputs.busybox)?);
+    let agnhost = read(&inputs.agnhost)?;
+    let nonewprivs = read(&inputs.nonewprivs)?;
+    let nginx = read(&inputs.nginx_rootfs)?;
+    let pause = read(&inputs.pause)?;
+    let mut out = Vec::new();
+    for (i, img) in images().into_iter().enumerate() {
+        let bytes = match img.kind {
+            Kind::Pause => renamed(&pause, &img.name, img.tag),
+            kind => {
+                let (run, layers) = stand_in(kind, &img, &busybox, &agnhost, &nonewprivs, &nginx);
+                let layers: Vec<&[u8]> = layers.iter().map(Vec::as_slice).collect();
+                archive(&img.name, img.tag, &run, &layers)
+            }
+        };
+        let path = dir.join(format!("conformance-{i}.tar"));
+        std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        out.push((img, path));
+    }
+    Ok(out)
+}
+
+const PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The config and the layers of a stand-in (the busybox layer cloned: a few MB).
+fn stand_in(
+    kind: Kind,
+    img: &Image,
+    busybox: &[u8],
+    agnhost: &[u8],
+    nonewprivs: &[u8],
+    nginx: &[u8],
+) -> (RunConfig, Vec<Vec<u8>>) {
+    let strs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut run = RunConfig {
+        env: vec![PATH.into()],
+        cmd: strs(&["sh"]),
+        ..RunConfig::default()
+    };
+    let mut layers = vec![busybox.to_vec()];
+    let mut top = Layer::default();
+    match kind {
+        Kind::Busybox { user } => run.user = user.into(),
+        Kind::Agnhost | Kind::Kitten => {
+            run.entrypoint = strs(&["/agnhost"]);
+            run.cmd = strs(&["pause"]);
+            layers.push(agnhost_layer(agnhost));
+            if let Kind::Kitten = kind {
+                run.cmd = strs(&["test-webserver"]);
+                top.file("data.json", 0o644, KITTEN_DATA.as_bytes());
+                top.dir("etc", 0o755);
+                top.file("etc/os-release", 0o644, KITTEN_OS_RELEASE.as_bytes());
+            }
+        }
+        Kind::Nonewprivs => {
+            run.cmd = strs(&["nnp"]);
+            top.dir("usr", 0o755).dir("usr/local", 0o755);
+            top.dir("usr/local/bin", 0o755);
+            top.file("usr/local/bin/nnp", 0o4755, nonewprivs);
+        }
+        Kind::Nginx => {
+            run.cmd = strs(&["nginx", "-g", "daemon off;"]);
+            layers.push(nginx.to_vec());
+            nginx_site(&mut top);
+        }
+        Kind::Pause => unreachable!("pause is this project's image"),
+    }
+    let note = format!("{}:{}: {}\n", img.name, img.tag, img.built_from);
+    top.file("stand-in", 0o644, note.as_bytes());
+    layers.push(top.finish());
+    (run, layers)
+}
+
+const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/bin/false\n\
+user-defined-in-image:x:1000:1000::/home/user-defined-in-image:/bin/sh\n\
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
+const GROUP: &str = "root:x:0:\nwww-data:x:33:\nusers:x:100:\nuser-defined-in-image:x:1000:\n\
+group-defined-in-image:x:50000:user-defined-in-image\nnogroup:x:65534:\n";
+
+/// busybox, a hard link to it per applet in /bin, users and groups.
+fn busybox_layer(busybox: &[u8]) -> Vec<u8> {
+    let mut l = Layer::default();
+    for d in [
+        "bin",
+        "etc",
+        "root",
+        "home",
+        "var",
+        "usr",
+        "usr/local",
+        "usr/local/bin",
+    ] {
+        l.dir(d, 0o755);
+    }
+    l.dir("tmp", 0o1777);
+    l.file("bin/busybox", 0o755, busybox);
+    for applet in crate::critest_images::applets() {
+        l.hard_link(&format!("bin/{applet}"), "bin/busybox");
+    }
+    l.file("etc/passwd", 0o644, PASSWD.as_bytes());
+    l.file("etc/group", 0o644, GROUP.as_bytes());
+    l.finish()
+}
+
+/// agnhost as upstream places it: /agnhost, /agnhost-2 a link to it, and
+/// /uploads (its netexec server's upload directory).
+fn agnhost_layer(agnhost: &[u8]) -> Vec<u8> {
+    let mut l = Layer::default();
+    l.file("agnhost", 0o755, agnhost);
+    l.symlink("agnhost-2", "agnhost");
+    l.dir("uploads", 0o755);
+    l.finish()
+}
+
+const KITTEN_DATA: &str = "{\"image\": \"kitten.jpg\", \"stand-in\": \"pause e2e\"}\n";
+const KITTEN_OS_RELEASE: &str = "NAME=\"pause e2e stand-in\"\n\
+PRETTY_NAME=\"busybox, standing in for the Alpine Linux image registry.k8s.io/e2e-test-images/kitten\"\n";
+
+/// What Debian's postinst would have made (no maintainer script runs in
+/// the unpacked root): the default site enabled, its web root, and the logs
+/// a container engine collects.
+fn nginx_site(l: &mut Layer) {
+    l.dir("etc", 0o755).dir("etc/nginx", 0o755);
+    l.dir("etc/nginx/sites-enabled", 0o755);
+    l.symlink(
+        "etc/nginx/sites-enabled/default",
+        "/etc/nginx/sites-available/default",
+    );
+    l.dir("var", 0o755)
+        .dir("var/www", 0o755)
+        .dir("var/www/html", 0o755);
+    l.file(
+        "var/www/html/index.html",
+        0o644,
+        b"<html>pause e2e nginx stand-in</html>\n",
+    );
+    l.dir("var/log", 0o755).dir("var/log/nginx", 0o755);
+    l.symlink("var/log/nginx/access.log", "/dev/stdout");
+    l.symlink("var/log/nginx/error.log", "/dev/stderr");
+    l.dir("run", 0o755);
+}
