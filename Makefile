@@ -62,7 +62,8 @@ WORKLOAD_ARCHIVE := target/e2e/pause-workload.docker.tar
   test-release test-e2e test-e2e-docker test-e2e-podman test-e2e-containerd test-e2e-crio test-critest \
   test-interrupt sweep \
   bench bench-quick bench-density bench-reapcount deps deps-pinned deps-go clean FORCE \
-  workload workload-image docker-pause-image podman-archives kind-node-image kind kind-delete test-kind
+  workload workload-image docker-pause-image podman-archives kind-node-image kind kind-delete test-kind \
+  conformance-images
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } \
@@ -288,6 +289,14 @@ deps-pinned: ## fetch the programs tests/debian-pins.txt pins (containerd 1.7 an
 
 sweep: ## remove what harness runs that were killed (kill -9, OOM, power cut) left: processes, mounts, cgroups, users, directories
 	@cargo run -q --locked -p test-support --bin sweep
+
+# The images e2e.test's sig-node [Conformance] specs pull, built here under the
+# names the suite asks for (tests/e2e/src/conformance_images.rs says what each is
+# built from): OCI archives in target/conformance/images, listed on stdout.
+conformance-images: deps oci ## build the images the sig-node conformance specs pull (target/conformance/images), with the suite (e2e.test, ginkgo)
+	@tests/go/build.sh kubernetes-1.37
+	@[ -f target/conformance/nginx-rootfs.tar ] || tests/conformance/nginx-rootfs.sh target/conformance/nginx-rootfs.tar
+	@cargo run -q --locked -p pause-e2e --bin conformance-images target/conformance/images
 
 # A kind cluster built offline: see tests/kind/. Kubernetes is v1.34 (KIND_K8S
 # names another tests/go build, e.g. kubernetes-1.37, which needs failCgroupV1).

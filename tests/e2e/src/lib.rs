@@ -3,6 +3,7 @@
 //! from the host. Running engines, waiting and reading /proc are
 //! test_support's.
 
+pub mod conformance;
 pub mod conformance_images;
 pub mod critest_images;
 pub mod layout;

@@ -1,0 +1,176 @@
+//! Kubernetes' conformance suite as the project runs it: e2e.test and ginkgo
+//! (`make deps-go`, tests/go/kubernetes-1.37), the specs skipped for a reason
+//! the machine imposes (tests/conformance/skip.toml), the named subset of the
+//! sig-node specs that touch the pod sandbox, and what a run's JUnit report
+//! says.
+
+use crate::conformance_images::KUBERNETES;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Every `[Conformance]` spec.
+pub const ALL: &str = r"\[Conformance\]";
+
+/// Every sig-node `[Conformance]` spec.
+pub const SIG_NODE: &str = r"\[sig-node\].*\[Conformance\]";
+
+/// The sig-node conformance specs whose pods exercise the sandbox: pod
+/// lifecycle and status, containers' commands and exit, lifecycle hooks,
+/// probes, init and ephemeral containers, security contexts, RuntimeClass,
+/// the kubelet's logs and /etc/hosts, PreStop. (Left out: specs of API
+/// objects alone, such as ConfigMap, Secret, PodTemplate, Lease, DRA.)
+pub const SANDBOX_SUBSET: &str = r"\[sig-node\] (Pods |Pods Extended|Container Lifecycle Hook|Container Runtime|Containers |Probing container|InitContainer|Ephemeral Containers|Security Context|RuntimeClass|Kubelet |KubeletManagedEtcHosts|PreStop|Sysctls).*\[Conformance\]";
+
+/// e2e.test, built by `make deps-go`.
+pub fn e2e_test() -> PathBuf {
+    bin("e2e.test")
+}
+
+/// ginkgo's CLI, at the version e2e.test was written for.
+pub fn ginkgo() -> PathBuf {
+    bin("ginkgo")
+}
+
+fn bin(name: &str) -> PathBuf {
+    test_support::repo::path(&format!("target/go/{KUBERNETES}/bin/{name}"))
+}
+
+/// Which runs skip a spec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Runs {
+    /// Every run.
+    All,
+    /// Runs on the harness's one-node cluster.
+    OneNode,
+}
+
+/// One entry of tests/conformance/skip.toml.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct Skip {
+    /// A regular expression matched against the spec's full name.
+    pub spec: String,
+    pub runs: Runs,
+    pub reason: String,
+}
+
+/// tests/conformance/skip.toml.
+pub fn skips() -> Vec<Skip> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        skip: Vec<Skip>,
+    }
+    let path = test_support::repo::path("tests/conformance/skip.toml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let file: File = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    file.skip
+}
+
+/// The skips a run on a cluster of `nodes` nodes applies, as one
+/// `--ginkgo.skip` pattern (None when there is none).
+pub fn skip_pattern(nodes: usize) -> Option<String> {
+    let specs: Vec<String> = skips()
+        .into_iter()
+        .filter(|s| s.runs == Runs::All || nodes == 1)
+        .map(|s| format!("({})", s.spec))
+        .collect();
+    (!specs.is_empty()).then(|| specs.join("|"))
+}
+
+/// The full names of the specs e2e.test would run for `focus` and `skip`,
+/// from its dry run (no cluster needed).
+pub fn dry_run(focus: &str, skip: Option<&str>) -> Result<Vec<String>, String> {
+    let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
+    let report = dir.path().join("junit.xml");
+    let mut c = Command::new(e2e_test());
+    c.current_dir(dir.path())
+        .arg("--ginkgo.dry-run")
+        .arg(format!("--ginkgo.focus={focus}"))
+        .arg(format!("--ginkgo.junit-report={}", report.display()));
+    if let Some(skip) = skip {
+        c.arg(format!("--ginkgo.skip={skip}"));
+    }
+    let out = c
+        .output()
+        .map_err(|e| format!("{}: {e}", e2e_test().display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "e2e.test --ginkgo.dry-run: {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let report = Report::read(&report)?;
+    Ok(report.passed)
+}
+
+/// The images e2e.test may ask for (`--list-images`).
+pub fn listed_images() -> Result<Vec<String>, String> {
+    let out = Command::new(e2e_test())
+        .arg("--list-images")
+        .output()
+        .map_err(|e| format!("{}: {e}", e2e_test().display()))?;
+    if !out.status.success() {
+        return Err(format!("e2e.test --list-images: {}", out.status));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect())
+}
+
+/// What a run's JUnit report (ginkgo's) says about its specs, by full name.
+/// Specs the focus left out are in the report as skipped with no reason;
+/// they are counted nowhere.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub passed: Vec<String>,
+    pub failed: Vec<String>,
+    /// Skipped by the suite itself as it ran (Skip with a reason).
+    pub skipped: Vec<(String, String)>,
+}
+
+impl Report {
+    pub fn read(path: &Path) -> Result<Report, String> {
+        let xml = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Report::parse(&xml).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub fn parse(xml: &str) -> Result<Report, String> {
+        let doc = roxmltree::Document::parse(xml).map_err(|e| format!("not JUnit XML: {e}"))?;
+        let mut report = Report::default();
+        for case in doc.descendants().filter(|n| n.has_tag_name("testcase")) {
+            // Suite nodes (BeforeSuite, ReportAfterSuite...) are not specs.
+            let Some(name) = case.attribute("name").and_then(|n| n.strip_prefix("[It] ")) else {
+                continue;
+            };
+            let name = name.to_string();
+            match case.attribute("status").unwrap_or_default() {
+                "passed" => report.passed.push(name),
+                "skipped" => {
+                    let message = case
+                        .children()
+                        .find(|c| c.has_tag_name("skipped"))
+                        .and_then(|s| s.attribute("message"))
+                        .unwrap_or_default();
+                    if let Some(reason) = message.strip_prefix("skipped - ") {
+                        report.skipped.push((name, reason.to_string()));
+                    }
+                }
+                // failed, panicked, timedout, interrupted, aborted, pending.
+                _ => report.failed.push(name),
+            }
+        }
+        Ok(report)
+    }
+
+    /// `passed N, failed N, skipped N`.
+    pub fn counts(&self) -> String {
+        format!(
+            "passed {}, failed {}, skipped {}",
+            self.passed.len(),
+            self.failed.len(),
+            self.skipped.len()
+        )
+    }
+}
