@@ -140,12 +140,18 @@ impl Report {
         let doc = roxmltree::Document::parse(xml).map_err(|e| format!("not JUnit XML: {e}"))?;
         let mut report = Report::default();
         for case in doc.descendants().filter(|n| n.has_tag_name("testcase")) {
-            // Suite nodes (BeforeSuite, ReportAfterSuite...) are not specs.
-            let Some(name) = case.attribute("name").and_then(|n| n.strip_prefix("[It] ")) else {
+            let name = case.attribute("name").unwrap_or_default();
+            let status = case.attribute("status").unwrap_or_default();
+            // Suite nodes (BeforeSuite, ReportAfterSuite...) are not specs,
+            // but when one fails (no cluster, say) the run has failed.
+            let Some(name) = name.strip_prefix("[It] ") else {
+                if !matches!(status, "passed" | "skipped") {
+                    report.failed.push(name.to_string());
+                }
                 continue;
             };
             let name = name.to_string();
-            match case.attribute("status").unwrap_or_default() {
+            match status {
                 "passed" => report.passed.push(name),
                 "skipped" => {
                     let message = case
@@ -172,5 +178,124 @@ impl Report {
             self.failed.len(),
             self.skipped.len()
         )
+    }
+}
+
+/// One run of the suite against a cluster.
+#[derive(Clone, Debug)]
+pub struct Run {
+    /// The administrator's kubeconfig.
+    pub kubeconfig: PathBuf,
+    pub focus: String,
+    pub skip: Option<String>,
+    /// Specs run at once: 1 runs e2e.test alone, more run it under ginkgo's
+    /// CLI, which starts that many e2e.test processes (give `[Serial]` specs
+    /// a run of their own with 1).
+    pub procs: usize,
+    /// Where the JUnit report (`junit.xml`) and the output (`e2e.log`) go.
+    pub report_dir: PathBuf,
+    /// The whole run's limit (ginkgo's own --timeout; the suite's specs
+    /// have theirs).
+    pub timeout: std::time::Duration,
+}
+
+impl Run {
+    pub fn junit(&self) -> PathBuf {
+        self.report_dir.join("junit.xml")
+    }
+
+    /// The command line, run in `netns` (the cluster's: the API server and
+    /// the pods' addresses are reachable there only), with `kubeconfig`.
+    pub fn command(&self, netns: &test_support::netns::NetNs, kubeconfig: &Path) -> Command {
+        let timeout = format!("{}s", self.timeout.as_secs());
+        let mut ginkgo_flags = vec![
+            format!("focus={}", self.focus),
+            format!("junit-report={}", self.junit().display()),
+            format!("timeout={timeout}"),
+            "no-color".to_string(),
+            "poll-progress-after=300s".to_string(),
+        ];
+        ginkgo_flags.extend(self.skip.iter().map(|s| format!("skip={s}")));
+        let kubeconfig = format!("--kubeconfig={}", kubeconfig.display());
+        if self.procs <= 1 {
+            let mut c = netns.command(e2e_test());
+            c.args(ginkgo_flags.iter().map(|f| format!("--ginkgo.{f}")))
+                .arg(kubeconfig);
+            c
+        } else {
+            let mut c = netns.command(ginkgo());
+            c.arg(format!("--procs={}", self.procs))
+                .args(ginkgo_flags.iter().map(|f| format!("--{f}")))
+                .arg(e2e_test())
+                .arg("--")
+                .arg(kubeconfig);
+            c
+        }
+    }
+
+    /// Runs the suite in `netns`, its processes registered with the
+    /// harness's teardown; returns what its JUnit report says, or why there
+    /// is no report. A run that outlives its timeout by five minutes is
+    /// stopped.
+    pub fn execute(&self, netns: &test_support::netns::NetNs) -> Result<Report, String> {
+        use test_support::teardown::{Resource, register};
+        std::fs::create_dir_all(&self.report_dir)
+            .map_err(|e| format!("{}: {e}", self.report_dir.display()))?;
+        let log_path = self.report_dir.join("e2e.log");
+        let log =
+            std::fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
+        let work = tempfile::Builder::new()
+            .prefix("pause-conformance.")
+            .tempdir()
+            .map_err(|e| format!("temp dir: {e}"))?;
+        let live = register(
+            Resource::new(format!("conformance run {}", work.path().display())).dir(work.path()),
+        );
+        // Every e2e.test process (ginkgo starts one per proc) gets this copy
+        // on its command line: that ties them to the run's directory, and the
+        // teardown stops every process naming it.
+        let kubeconfig = work.path().join("kubeconfig");
+        std::fs::copy(&self.kubeconfig, &kubeconfig)
+            .map_err(|e| format!("{}: {e}", self.kubeconfig.display()))?;
+        let mut command = self.command(netns, &kubeconfig);
+        command
+            .current_dir(work.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log);
+        let start = std::time::Instant::now();
+        let mut child = command
+            .spawn()
+            .map_err(|e| format!("{:?}: {e}", command.get_program()))?;
+        live.add_process(child.id());
+        let limit = self.timeout + std::time::Duration::from_secs(300);
+        let status = loop {
+            if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+                break status;
+            }
+            if start.elapsed() > limit {
+                live.release();
+                let _ = child.wait();
+                return Err(format!(
+                    "the suite still ran after {limit:?}, stopped; its output: {}",
+                    log_path.display()
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        };
+        live.forget_process(child.id());
+        live.release();
+        eprintln!(
+            "conformance ({}): e2e.test {status} after {:?}; its output: {}",
+            self.focus,
+            start.elapsed(),
+            log_path.display()
+        );
+        Report::read(&self.junit()).map_err(|e| {
+            format!(
+                "the suite ({status}) wrote no report: {e}; its output: {}",
+                log_path.display()
+            )
+        })
     }
 }

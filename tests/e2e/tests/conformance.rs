@@ -7,7 +7,7 @@
 //! renames an image or a spec fails here.
 
 use pause_e2e::conformance::{
-    self, ALL, Report, SANDBOX_SUBSET, SIG_NODE, dry_run, listed_images, skips,
+    self, ALL, Report, Run, SANDBOX_SUBSET, SIG_NODE, dry_run, listed_images, skips,
 };
 use pause_e2e::conformance_images::images;
 use test_support::ci::require;
@@ -74,11 +74,48 @@ fn the_sandbox_subset_is_sig_node_conformance_specs() {
     }
 }
 
+/// The runner's negative control: against an API server nobody serves (a
+/// new network namespace holding only loopback), the suite fails before
+/// any spec, and the run says so through its report, not by passing
+/// nothing.
+#[test]
+fn a_run_without_a_cluster_fails() {
+    if !have_suite() || !require(test_support::ci::is_root(), "root (a network namespace)") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, NOBODYS_KUBECONFIG).unwrap();
+    let netns = test_support::netns::NetNs::new_loopback();
+    let run = Run {
+        kubeconfig,
+        focus: r"\[sig-node\] Pods should get a host IP".into(),
+        skip: None,
+        procs: 1,
+        report_dir: dir.path().join("report"),
+        timeout: std::time::Duration::from_secs(600),
+    };
+    let report = run.execute(&netns).unwrap();
+    assert!(report.passed.is_empty(), "{report:?}");
+    assert_eq!(report.failed, ["[SynchronizedBeforeSuite]"], "{report:?}");
+    let log = std::fs::read_to_string(dir.path().join("report/e2e.log")).unwrap();
+    assert!(log.contains("connection refused"), "{log}");
+}
+
+const NOBODYS_KUBECONFIG: &str = "apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: \"https://127.0.0.1:1\", insecure-skip-tls-verify: true}}]
+users: [{name: u, user: {token: x}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+";
+
 #[test]
 fn reads_a_junit_report() {
     let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
 <testsuites tests="5"><testsuite name="Kubernetes e2e suite" tests="5">
   <testcase name="[SynchronizedBeforeSuite]" status="passed"></testcase>
+  <testcase name="[SynchronizedAfterSuite]" status="failed"></testcase>
   <testcase name="[It] [sig-node] A passes [Conformance]" status="passed"></testcase>
   <testcase name="[It] [sig-node] B fails [Conformance]" status="failed"><failure message="x"></failure></testcase>
   <testcase name="[It] [sig-node] C times out [Conformance]" status="timedout"></testcase>
@@ -90,6 +127,7 @@ fn reads_a_junit_report() {
     assert_eq!(
         report.failed,
         [
+            "[SynchronizedAfterSuite]",
             "[sig-node] B fails [Conformance]",
             "[sig-node] C times out [Conformance]"
         ]
@@ -101,6 +139,6 @@ fn reads_a_junit_report() {
             "Requires at least 2 nodes".to_string()
         )]
     );
-    assert_eq!(report.counts(), "passed 1, failed 2, skipped 1");
+    assert_eq!(report.counts(), "passed 1, failed 3, skipped 1");
     assert!(Report::parse("not xml").is_err());
 }
