@@ -60,7 +60,7 @@ WORKLOAD_ARCHIVE := target/e2e/pause-workload.docker.tar
 .PHONY: help build size oci oci-repro push sign image run \
   test lint test-behaviour test-behaviour-emulated test-stress test-stress-emulated test-seccomp \
   test-release test-e2e test-e2e-docker test-e2e-podman test-e2e-containerd test-e2e-crio test-critest \
-  test-interrupt sweep \
+  test-e2e-kubernetes test-interrupt sweep \
   bench bench-quick bench-density deps deps-pinned deps-go clean FORCE \
   workload workload-image docker-pause-image podman-archives kind-node-image kind kind-delete test-kind
 
@@ -168,7 +168,7 @@ test-seccomp: deps build image ## tests/seccomp.rs: deploy/seccomp/pause.json ag
 test-release: deps build ## xtask/tests/reproducible.rs: the OCI packer is reproducible and writes a valid layout
 	cargo test -q --locked -p xtask -p pause-e2e --test reproducible
 
-test-e2e: test-e2e-docker test-e2e-podman test-e2e-containerd test-e2e-crio ## every end-to-end suite below
+test-e2e: test-e2e-docker test-e2e-podman test-e2e-containerd test-e2e-crio test-e2e-kubernetes ## every end-to-end suite below
 
 E2E_ENV = PAUSE_IMAGE=$(IMAGE) WORKLOAD_IMAGE=$(WORKLOAD_IMAGE) WORKLOAD_BIN=$(CURDIR)/$(WORKLOAD_BIN) \
   PAUSE_OCI_ARCHIVE=$(CURDIR)/bin/pause-oci.tar WORKLOAD_ARCHIVE=$(CURDIR)/$(WORKLOAD_ARCHIVE)
@@ -199,6 +199,11 @@ test-critest: deps oci ## tests/e2e/tests/critest.rs: cri-tools' critest on cont
 	@tests/go/build.sh cri-tools cri-o
 	@# One runtime at a time: critest's host-port specs use fixed ports, and each run wants both cores.
 	$(E2E) --test critest -- --test-threads 1
+
+# One node at a time: each runs a control plane, kubelet and containerd on two cores.
+test-e2e-kubernetes: deps oci workload ## tests/e2e/tests/kubernetes.rs: a one-node cluster (kubelet 1.37 and 1.34, containerd 2.1 and 1.7) joined by TLS bootstrap, pulling the image from the registry
+	@tests/go/build.sh kubernetes-1.37 kubernetes-1.34 etcd
+	$(E2E) --test kubernetes -- --test-threads 1 --format pretty
 
 workload: deps
 	cargo build -q --release --locked -p pause-workload --target $(WORKLOAD_TARGET)

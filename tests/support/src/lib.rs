@@ -22,3 +22,6 @@ pub mod wait;
 
 #[cfg(feature = "cri")]
 pub mod cri;
+
+#[cfg(feature = "kube")]
+pub mod kube;
