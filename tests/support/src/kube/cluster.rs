@@ -3,8 +3,8 @@
 //! containerd node pulling from it ([`crate::cri::Node`]), etcd,
 //! kube-apiserver, kube-controller-manager, kube-scheduler, and kubelet
 //! joining by TLS bootstrap. All of them share one new network namespace
-//! (the registry's: loopback, and a dummy interface holding the node's
-//! address, since kubelet refuses a loopback node IP), so every port is free
+//! (the registry's: loopback only, which also holds the node's address,
+//! since kubelet refuses a 127/8 node IP), so every port is free
 //! and nothing reaches the host's network.
 
 use super::binaries::{self, Release};
@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::Duration;
 
-/// The node's address, on the namespace's dummy interface.
+/// The node's address, on the namespace's loopback interface.
 pub const NODE_IP: &str = "10.78.0.1";
 const NODE_NAME: &str = "pause-node";
 /// How long the API server and a joining node get on a loaded machine.
@@ -157,7 +157,7 @@ impl Cluster {
         self.wait_until("the API server to be ready (/readyz)", START_DEADLINE, |c| {
             c.kube().get_raw("/readyz").map(|_| ())
         })?;
-        pki::bootstrap_token_phase(self.netns(), &self.layout).map_err(|e| format!("kubeadm: {e}"))?;
+        pki::bootstrap(self.netns(), &self.layout).map_err(|e| format!("kubeadm: {e}"))?;
         let cm = daemons::controller_manager_command(self.netns(), &self.layout, &self.ports);
         self.spawn("kube-controller-manager", cm);
         let scheduler = daemons::scheduler_command(self.netns(), &self.layout, &self.ports);
@@ -331,14 +331,11 @@ impl Drop for Cluster {
     }
 }
 
-/// A dummy interface holding the node's address: kubelet and the API
-/// server need a non-loopback one.
+/// The node's address on the namespace's loopback interface: kubelet and
+/// the API server need one outside 127/8.
 fn add_node_address(netns: &NetNs) -> Result<(), String> {
-    let script = format!(
-        "ip link add pause-node type dummy && ip addr add {NODE_IP}/24 dev pause-node && ip link set pause-node up"
-    );
-    let mut c = netns.command("sh");
-    c.args(["-c", &script]);
+    let mut c = netns.command("ip");
+    c.args(["addr", "add", &format!("{NODE_IP}/32"), "dev", "lo"]);
     let r = crate::command::run(c);
     r.ok().then_some(()).ok_or_else(|| format!("node address: {}", r.describe()))
 }

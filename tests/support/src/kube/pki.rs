@@ -47,7 +47,7 @@ pub fn make(netns: &NetNs, layout: &Layout, id: &Identity) -> Result<(), String>
     std::fs::create_dir_all(layout.root.join("kubeconfig")).unwrap();
     std::fs::write(layout.kubeadm_config(), kubeadm_config(layout, id)).unwrap();
     kubeadm(netns, layout, &["init", "phase", "certs", "all"])?;
-    for which in ["admin", "controller-manager", "scheduler"] {
+    for which in ["admin", "super-admin", "controller-manager", "scheduler"] {
         let dir = layout.root.join("kubeconfig");
         let dir = dir.to_str().unwrap();
         kubeadm(netns, layout, &["init", "phase", "kubeconfig", which, "--kubeconfig-dir", dir])?;
@@ -55,12 +55,23 @@ pub fn make(netns: &NetNs, layout: &Layout, id: &Identity) -> Result<(), String>
     Ok(())
 }
 
-/// `kubeadm init phase bootstrap-token`: the token's Secret in kube-system,
-/// the cluster-info ConfigMap, and the RBAC bindings that let the token's
-/// group post CSRs, have node client CSRs approved, and rotate them.
-pub fn bootstrap_token_phase(netns: &NetNs, layout: &Layout) -> Result<(), String> {
-    let admin = layout.kubeconfig("admin");
-    kubeadm(netns, layout, &["init", "phase", "bootstrap-token", "--kubeconfig", admin.to_str().unwrap()])
+/// What `kubeadm init` does once the API server answers, as the
+/// super-admin (group system:masters): bind admin.conf's group
+/// kubeadm:cluster-admins to cluster-admin, then `kubeadm init phase
+/// bootstrap-token`: the token's Secret in kube-system, the cluster-info
+/// ConfigMap, and the RBAC bindings that let the token's group post CSRs,
+/// have node client CSRs approved, and rotate them.
+pub fn bootstrap(netns: &NetNs, layout: &Layout) -> Result<(), String> {
+    let super_admin = layout.kubeconfig("super-admin");
+    let super_admin = super_admin.to_str().unwrap();
+    let mut bind = netns.command(Release::NEWEST.bin("kubectl"));
+    bind.args(["--kubeconfig", super_admin, "create", "clusterrolebinding", "kubeadm:cluster-admins"])
+        .args(["--clusterrole=cluster-admin", "--group=kubeadm:cluster-admins"]);
+    let r = run(bind);
+    if !r.ok() {
+        return Err(r.describe());
+    }
+    kubeadm(netns, layout, &["init", "phase", "bootstrap-token", "--kubeconfig", super_admin])
 }
 
 /// kubeadm in the cluster's network namespace, where its API server is.
