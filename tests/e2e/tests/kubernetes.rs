@@ -330,7 +330,8 @@ fn node_lifecycle(kubelet: Release, containerd: Containerd) {
     approve_serving_csrs(&mut cluster, "reaper");
 
     let cmdline = kubectl_exec(&cluster, "reaper", "shell", &["/busybox", "cat", "/proc/1/cmdline"]).check();
-    assert_eq!(cmdline.stdout(), "/pause", "PID 1 of the pod, through kubectl exec");
+    let cmdline = String::from_utf8_lossy(&cmdline.out.stdout);
+    assert_eq!(cmdline, "/pause\0", "PID 1 of the pod's /proc/1/cmdline, through kubectl exec");
     let left = zombies_after_orphans(&cluster, "reaper");
     assert_eq!(left, 0, "zombies left {REAP_WITHIN:?} after {ORPHANS} orphans");
 
