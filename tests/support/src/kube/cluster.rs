@@ -259,6 +259,14 @@ impl Cluster {
         daemons::log_tail(&self.layout, daemon, 30)
     }
 
+    /// The lines of `daemon`'s log that mention `needle` (case-insensitive).
+    pub fn log_matching(&self, daemon: &str, needle: &str) -> String {
+        let log = std::fs::read_to_string(daemons::log_path(&self.layout, daemon)).unwrap_or_default();
+        let needle = needle.to_lowercase();
+        let lines = log.lines().filter(|l| l.to_lowercase().contains(&needle));
+        lines.collect::<Vec<_>>().join("\n")
+    }
+
     /// Polls `probe` until Ok; Err once a daemon has exited or at `deadline`.
     pub fn wait_until(
         &mut self,
