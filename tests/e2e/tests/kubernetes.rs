@@ -63,7 +63,8 @@ fn busybox_image(dir: &Path, name: &str, tag: &str, user: &str, command: &[&str]
         name: name.into(),
         tag: tag.into(),
     };
-    let binary = std::fs::read("/usr/bin/busybox").expect("/usr/bin/busybox (busybox-static, make deps)");
+    let binary =
+        std::fs::read("/usr/bin/busybox").expect("/usr/bin/busybox (busybox-static, make deps)");
     let input = xtask::Input {
         arch: repo::host_arch().into(),
         binary,
@@ -79,12 +80,20 @@ fn busybox_image(dir: &Path, name: &str, tag: &str, user: &str, command: &[&str]
 /// under the name and tag of the real one.
 fn non_reaping_sandbox(dir: &Path) -> PathBuf {
     let version = repo::version();
-    busybox_image(dir, "localhost/pause", &version, "65535:65535", &["/busybox", "sleep", "2147483647"])
+    busybox_image(
+        dir,
+        "localhost/pause",
+        &version,
+        "65535:65535",
+        &["/busybox", "sleep", "2147483647"],
+    )
 }
 
 fn import_images(cluster: &Cluster, dir: &Path) -> Images {
     let workload = pack_workload(dir);
-    cluster.node().import(&workload.archive, &workload.reference);
+    cluster
+        .node()
+        .import(&workload.archive, &workload.reference);
     let sleep = ["/busybox", "sleep", "2147483647"];
     let shell = "localhost/pause-kube-shell:test";
     let archive = busybox_image(dir, "localhost/pause-kube-shell", "test", "0:0", &sleep);
@@ -113,7 +122,11 @@ fn cluster(kubelet: Release, containerd: Containerd, sandbox: PathBuf) -> Option
     };
     let t0 = Instant::now();
     let cluster = Cluster::start(options).unwrap_or_else(|e| panic!("cluster: {e}"));
-    eprintln!("{kubelet:?} on containerd {}: node Ready after {:?}", containerd.series, t0.elapsed());
+    eprintln!(
+        "{kubelet:?} on containerd {}: node Ready after {:?}",
+        containerd.series,
+        t0.elapsed()
+    );
     Some(cluster)
 }
 
@@ -174,7 +187,12 @@ fn wait_default_service_account(cluster: &mut Cluster) {
     cluster
         .wait_until("the default ServiceAccount", DEADLINE, |c| {
             let api: Api<ServiceAccount> = Api::default_namespaced(c.kube().client.clone());
-            c.kube().run(|_| async move { api.get("default").await.map(|_| ()).map_err(|e| e.to_string()) })
+            c.kube().run(|_| async move {
+                api.get("default")
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            })
         })
         .unwrap_or_else(|e| panic!("{e}"));
 }
@@ -189,7 +207,11 @@ fn csrs(cluster: &Cluster) -> Vec<CertificateSigningRequest> {
 }
 
 fn conditions(csr: &CertificateSigningRequest) -> Vec<String> {
-    let conditions = csr.status.as_ref().and_then(|s| s.conditions.clone()).unwrap_or_default();
+    let conditions = csr
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.clone())
+        .unwrap_or_default();
     conditions.into_iter().map(|c| c.type_).collect()
 }
 
@@ -202,8 +224,15 @@ fn assert_joined_by_bootstrap(cluster: &Cluster) {
         .iter()
         .find(|c| c.spec.signer_name == "kubernetes.io/kube-apiserver-client-kubelet")
         .unwrap_or_else(|| panic!("no node client CSR among {} CSRs", all.len()));
-    assert_eq!(client.spec.username.as_deref(), Some(&*format!("system:bootstrap:{token_id}")));
-    assert!(conditions(client).contains(&"Approved".to_string()), "client CSR approved: {:?}", conditions(client));
+    assert_eq!(
+        client.spec.username.as_deref(),
+        Some(&*format!("system:bootstrap:{token_id}"))
+    );
+    assert!(
+        conditions(client).contains(&"Approved".to_string()),
+        "client CSR approved: {:?}",
+        conditions(client)
+    );
     let issued = client.status.as_ref().and_then(|s| s.certificate.as_ref());
     assert!(issued.is_some_and(|c| !c.0.is_empty()), "client CSR issued");
 }
@@ -219,7 +248,12 @@ fn serving_csrs(cluster: &Cluster) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
-fn kubectl_exec(cluster: &Cluster, pod: &str, container: &str, command: &[&str]) -> test_support::command::Run {
+fn kubectl_exec(
+    cluster: &Cluster,
+    pod: &str,
+    container: &str,
+    command: &[&str],
+) -> test_support::command::Run {
     let mut args = vec!["exec", pod, "-c", container, "--"];
     args.extend_from_slice(command);
     run(cluster.kubectl(&args))
@@ -230,21 +264,34 @@ fn kubectl_exec(cluster: &Cluster, pod: &str, container: &str, command: &[&str])
 fn approve_serving_csrs(cluster: &mut Cluster, pod: &str) {
     cluster
         .wait_until("a kubelet serving CSR", DEADLINE, |c| {
-            (!serving_csrs(c).is_empty()).then_some(()).ok_or_else(|| "none yet".into())
+            (!serving_csrs(c).is_empty())
+                .then_some(())
+                .ok_or_else(|| "none yet".into())
         })
         .unwrap();
     let pending = serving_csrs(cluster);
-    assert!(pending.iter().all(|(_, c)| c.is_empty()), "serving CSRs stay Pending: {pending:?}");
+    assert!(
+        pending.iter().all(|(_, c)| c.is_empty()),
+        "serving CSRs stay Pending: {pending:?}"
+    );
     let refused = kubectl_exec(cluster, pod, "shell", &["/busybox", "true"]);
-    assert!(!refused.ok(), "exec before the serving CSR is approved must fail: {}", refused.describe());
+    assert!(
+        !refused.ok(),
+        "exec before the serving CSR is approved must fail: {}",
+        refused.describe()
+    );
     eprintln!("exec before approval: {}", refused.stderr());
     for (name, _) in &pending {
         run(cluster.kubectl(&["certificate", "approve", name])).check();
     }
-    wait_for("exec through the approved serving certificate", DEADLINE, || {
-        let r = kubectl_exec(cluster, pod, "shell", &["/busybox", "true"]);
-        r.ok().then_some(()).ok_or_else(|| r.stderr())
-    });
+    wait_for(
+        "exec through the approved serving certificate",
+        DEADLINE,
+        || {
+            let r = kubectl_exec(cluster, pod, "shell", &["/busybox", "true"]);
+            r.ok().then_some(()).ok_or_else(|| r.stderr())
+        },
+    );
 }
 
 /// Host PIDs of every pod sandbox on the node, by CRI sandbox id.
@@ -276,7 +323,13 @@ fn sandbox_of(cluster: &Cluster, name: &str) -> i32 {
 fn zombies_after_orphans(cluster: &Cluster, pod: &str) -> usize {
     let sandbox = sandbox_of(cluster, pod);
     let count = ORPHANS.to_string();
-    kubectl_exec(cluster, pod, "work", &["/workload", "orphans", &count, "--no-wait-reaped"]).check();
+    kubectl_exec(
+        cluster,
+        pod,
+        "work",
+        &["/workload", "orphans", &count, "--no-wait-reaped"],
+    )
+    .check();
     let start = Instant::now();
     loop {
         let left = procfs::zombies_of(sandbox).len();
@@ -309,11 +362,25 @@ fn collect_images(cluster: &mut Cluster, images: &Images) {
     let unused = images.unused.clone();
     let t0 = Instant::now();
     cluster
-        .wait_until("kubelet's image GC to remove the unused image", IMAGE_GC_WITHIN, |c| {
-            c.node().image_status(&unused).map_or(Ok(()), |_| Err("still there".into()))
-        })
-        .unwrap_or_else(|e| panic!("{e}\nkubelet on image GC:\n{}", cluster.log_matching("kubelet", "garbage")));
-    eprintln!("kubelet's image GC removed the unused image {:?} after its restart", t0.elapsed());
+        .wait_until(
+            "kubelet's image GC to remove the unused image",
+            IMAGE_GC_WITHIN,
+            |c| {
+                c.node()
+                    .image_status(&unused)
+                    .map_or(Ok(()), |_| Err("still there".into()))
+            },
+        )
+        .unwrap_or_else(|e| {
+            panic!(
+                "{e}\nkubelet on image GC:\n{}",
+                cluster.log_matching("kubelet", "garbage")
+            )
+        });
+    eprintln!(
+        "kubelet's image GC removed the unused image {:?} after its restart",
+        t0.elapsed()
+    );
     assert!(
         cluster.node().image_status(&sandbox_image).is_some(),
         "the sandbox image {sandbox_image} survives kubelet's image GC"
@@ -335,13 +402,29 @@ fn node_lifecycle(kubelet: Release, containerd: Containerd) {
     wait_running(&mut cluster, "reaper");
     approve_serving_csrs(&mut cluster, "reaper");
 
-    let cmdline = kubectl_exec(&cluster, "reaper", "shell", &["/busybox", "cat", "/proc/1/cmdline"]).check();
+    let cmdline = kubectl_exec(
+        &cluster,
+        "reaper",
+        "shell",
+        &["/busybox", "cat", "/proc/1/cmdline"],
+    )
+    .check();
     let cmdline = String::from_utf8_lossy(&cmdline.out.stdout);
-    assert_eq!(cmdline, "/pause\0", "PID 1 of the pod's /proc/1/cmdline, through kubectl exec");
+    assert_eq!(
+        cmdline, "/pause\0",
+        "PID 1 of the pod's /proc/1/cmdline, through kubectl exec"
+    );
     let left = zombies_after_orphans(&cluster, "reaper");
-    assert_eq!(left, 0, "zombies left {REAP_WITHIN:?} after {ORPHANS} orphans");
+    assert_eq!(
+        left, 0,
+        "zombies left {REAP_WITHIN:?} after {ORPHANS} orphans"
+    );
 
-    std::fs::write(cluster.static_pod_path().join("static-reaper.yaml"), static_pod_manifest(&images)).unwrap();
+    std::fs::write(
+        cluster.static_pod_path().join("static-reaper.yaml"),
+        static_pod_manifest(&images),
+    )
+    .unwrap();
     let mirror = format!("static-reaper-{}", cluster.node_name());
     wait_running(&mut cluster, &mirror);
 
@@ -359,10 +442,18 @@ fn node_lifecycle(kubelet: Release, containerd: Containerd) {
     let before = sandbox_pids(&cluster);
     cluster.restart_kubelet();
     cluster.wait_node_ready().unwrap();
-    assert_eq!(sandbox_pids(&cluster), before, "kubelet restart keeps every sandbox");
+    assert_eq!(
+        sandbox_pids(&cluster),
+        before,
+        "kubelet restart keeps every sandbox"
+    );
     cluster.node_mut().restart();
     cluster.wait_node_ready().unwrap();
-    assert_eq!(sandbox_pids(&cluster), before, "containerd restart keeps every sandbox");
+    assert_eq!(
+        sandbox_pids(&cluster),
+        before,
+        "containerd restart keeps every sandbox"
+    );
     for name in ["reaper", "after-gc", &mirror] {
         wait_running(&mut cluster, name);
     }
@@ -371,11 +462,24 @@ fn node_lifecycle(kubelet: Release, containerd: Containerd) {
 
     let sandbox = sandbox_of(&cluster, "reaper");
     let t0 = Instant::now();
-    run(cluster.kubectl(&["delete", "pod", "reaper", "--grace-period=30", "--wait=true"])).check();
+    run(cluster.kubectl(&[
+        "delete",
+        "pod",
+        "reaper",
+        "--grace-period=30",
+        "--wait=true",
+    ]))
+    .check();
     let gone = t0.elapsed();
     eprintln!("kubectl delete pod (grace 30 s): pod gone after {gone:?}");
-    assert!(!procfs::alive(sandbox), "the sandbox has ended once the pod is gone");
-    assert!(gone < Duration::from_secs(10), "pod gone in {gone:?}, not after the 30 s grace period");
+    assert!(
+        !procfs::alive(sandbox),
+        "the sandbox has ended once the pod is gone"
+    );
+    assert!(
+        gone < Duration::from_secs(10),
+        "pod gone in {gone:?}, not after the 30 s grace period"
+    );
 }
 
 #[test]

@@ -39,7 +39,10 @@ impl NetNs {
     /// Another handle on the same namespace.
     pub fn try_clone(&self) -> NetNs {
         NetNs {
-            file: self.file.try_clone().expect("dup of the namespace's descriptor"),
+            file: self
+                .file
+                .try_clone()
+                .expect("dup of the namespace's descriptor"),
         }
     }
 
@@ -61,7 +64,10 @@ impl NetNs {
     /// What moves the calling thread into this namespace: for the worker
     /// threads of an async runtime whose sockets must be made here.
     pub fn joiner(&self) -> impl Fn() + Send + Sync + 'static {
-        let file = self.file.try_clone().expect("dup of the namespace's descriptor");
+        let file = self
+            .file
+            .try_clone()
+            .expect("dup of the namespace's descriptor");
         move || setns(&file, CloneFlags::CLONE_NEWNET).expect("setns(CLONE_NEWNET)")
     }
 

@@ -44,7 +44,13 @@ fn pinned_version(name: &str) -> String {
 
 /// What is missing to run a cluster with `kubelet` as its node's kubelet.
 pub fn missing(kubelet: Release) -> Option<String> {
-    let control = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubeadm", "kubectl"];
+    let control = [
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kubeadm",
+        "kubectl",
+    ];
     let wanted = control
         .iter()
         .map(|c| Release::NEWEST.bin(c))

@@ -86,9 +86,16 @@ impl Cluster {
         let netns = registry.netns();
         add_node_address(netns)?;
         let ports = free_ports(netns);
-        let name = dir.path().file_name().unwrap().to_string_lossy().replace('.', "-");
+        let name = dir
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace('.', "-");
         let mut cluster = Cluster {
-            layout: Layout { root: dir.path().to_path_buf() },
+            layout: Layout {
+                root: dir.path().to_path_buf(),
+            },
             ports,
             token: bootstrap_token(),
             cgroup_root: name,
@@ -147,16 +154,19 @@ impl Cluster {
     }
 
     fn start_control_plane(&mut self) -> Result<(), String> {
-        pki::make(self.netns(), &self.layout, &self.identity()).map_err(|e| format!("kubeadm: {e}"))?;
+        pki::make(self.netns(), &self.layout, &self.identity())
+            .map_err(|e| format!("kubeadm: {e}"))?;
         let etcd = daemons::etcd_command(self.netns(), &self.layout, &self.ports);
         self.spawn("etcd", etcd);
         let api = daemons::apiserver_command(self.netns(), &self.layout, &self.ports, NODE_IP);
         self.spawn("kube-apiserver", api);
         let kube = Kube::connect(self.netns(), &self.layout.kubeconfig("admin"))?;
         self.kube = Some(kube);
-        self.wait_until("the API server to be ready (/readyz)", START_DEADLINE, |c| {
-            c.kube().get_raw("/readyz").map(|_| ())
-        })?;
+        self.wait_until(
+            "the API server to be ready (/readyz)",
+            START_DEADLINE,
+            |c| c.kube().get_raw("/readyz").map(|_| ()),
+        )?;
         pki::bootstrap(self.netns(), &self.layout).map_err(|e| format!("kubeadm: {e}"))?;
         let cm = daemons::controller_manager_command(self.netns(), &self.layout, &self.ports);
         self.spawn("kube-controller-manager", cm);
@@ -184,11 +194,18 @@ impl Cluster {
         for key in KUBELET_SYSCTLS {
             let path = Path::new("/proc/sys").join(key);
             if let Ok(value) = std::fs::read_to_string(&path) {
-                self.resources.sysctls.push((path, value.trim().to_string()));
+                self.resources
+                    .sysctls
+                    .push((path, value.trim().to_string()));
             }
         }
         let spec = self.node_spec();
-        kubelet::write_files(&self.layout, &self.ports, &spec, &self.options.kubelet_settings);
+        kubelet::write_files(
+            &self.layout,
+            &self.ports,
+            &spec,
+            &self.options.kubelet_settings,
+        );
         self.spawn_kubelet();
         Ok(())
     }
@@ -204,7 +221,12 @@ impl Cluster {
     pub fn set_kubelet_settings(&mut self, settings: KubeletSettings) {
         self.options.kubelet_settings = settings;
         let spec = self.node_spec();
-        kubelet::write_files(&self.layout, &self.ports, &spec, &self.options.kubelet_settings);
+        kubelet::write_files(
+            &self.layout,
+            &self.ports,
+            &spec,
+            &self.options.kubelet_settings,
+        );
     }
 
     /// kubelet's staticPodPath.
@@ -221,12 +243,22 @@ impl Cluster {
 
     /// kubelet's PID while it runs.
     pub fn kubelet_pid(&self) -> Option<i32> {
-        let p = self.resources.processes.iter().rev().find(|p| p.name == "kubelet")?;
+        let p = self
+            .resources
+            .processes
+            .iter()
+            .rev()
+            .find(|p| p.name == "kubelet")?;
         p.alive().then_some(p.pid)
     }
 
     fn stop_process(&mut self, name: &str) {
-        if let Some(i) = self.resources.processes.iter().rposition(|p| p.name == name) {
+        if let Some(i) = self
+            .resources
+            .processes
+            .iter()
+            .rposition(|p| p.name == name)
+        {
             let p = self.resources.processes.remove(i);
             teardown::stop(&p);
         }
@@ -241,7 +273,9 @@ impl Cluster {
 
     fn spawn(&mut self, name: &str, command: std::process::Command) {
         let child = daemons::spawn(&self.layout, name, command);
-        self.resources.processes.push(Process::of(name, child.id() as i32));
+        self.resources
+            .processes
+            .push(Process::of(name, child.id() as i32));
         self.children.push((name.into(), child));
     }
 
@@ -250,7 +284,10 @@ impl Cluster {
         let layout = &self.layout;
         self.children.iter_mut().find_map(|(name, child)| {
             let status = child.try_wait().ok().flatten()?;
-            Some(format!("{name} exited ({status}):\n{}", daemons::log_tail(layout, name, 15)))
+            Some(format!(
+                "{name} exited ({status}):\n{}",
+                daemons::log_tail(layout, name, 15)
+            ))
         })
     }
 
@@ -261,7 +298,8 @@ impl Cluster {
 
     /// The lines of `daemon`'s log that mention `needle` (case-insensitive).
     pub fn log_matching(&self, daemon: &str, needle: &str) -> String {
-        let log = std::fs::read_to_string(daemons::log_path(&self.layout, daemon)).unwrap_or_default();
+        let log =
+            std::fs::read_to_string(daemons::log_path(&self.layout, daemon)).unwrap_or_default();
         let needle = needle.to_lowercase();
         let lines = log.lines().filter(|l| l.to_lowercase().contains(&needle));
         lines.collect::<Vec<_>>().join("\n")
@@ -284,7 +322,9 @@ impl Cluster {
                 return Err(format!("waiting for {what}: {exited}"));
             }
             if start.elapsed() > deadline {
-                return Err(format!("timed out after {deadline:?} waiting for {what}; last seen: {last}"));
+                return Err(format!(
+                    "timed out after {deadline:?} waiting for {what}; last seen: {last}"
+                ));
             }
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -293,7 +333,10 @@ impl Cluster {
     /// The Node object, once kubelet has registered it.
     pub fn node_object(&self) -> Result<core::Node, String> {
         self.kube().run(|c| async move {
-            kube::Api::<core::Node>::all(c).get(NODE_NAME).await.map_err(|e| e.to_string())
+            kube::Api::<core::Node>::all(c)
+                .get(NODE_NAME)
+                .await
+                .map_err(|e| e.to_string())
         })
     }
 
@@ -316,8 +359,11 @@ impl Cluster {
     /// kubectl (the newest) as the administrator, in the namespace.
     pub fn kubectl(&self, args: &[&str]) -> std::process::Command {
         let mut c = self.netns().command(Release::NEWEST.bin("kubectl"));
-        c.arg(format!("--kubeconfig={}", self.layout.kubeconfig("admin").display()))
-            .args(args);
+        c.arg(format!(
+            "--kubeconfig={}",
+            self.layout.kubeconfig("admin").display()
+        ))
+        .args(args);
         c
     }
 }
@@ -345,7 +391,9 @@ fn add_node_address(netns: &NetNs) -> Result<(), String> {
     let mut c = netns.command("ip");
     c.args(["addr", "add", &format!("{NODE_IP}/32"), "dev", "lo"]);
     let r = crate::command::run(c);
-    r.ok().then_some(()).ok_or_else(|| format!("node address: {}", r.describe()))
+    r.ok()
+        .then_some(())
+        .ok_or_else(|| format!("node address: {}", r.describe()))
 }
 
 fn free_port(netns: &NetNs) -> u16 {
@@ -384,7 +432,10 @@ fn bootstrap_token() -> String {
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
         .expect("/dev/urandom");
     let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let s: String = bytes.iter().map(|b| alphabet[*b as usize % alphabet.len()] as char).collect();
+    let s: String = bytes
+        .iter()
+        .map(|b| alphabet[*b as usize % alphabet.len()] as char)
+        .collect();
     format!("{}.{}", &s[..6], &s[6..])
 }
 

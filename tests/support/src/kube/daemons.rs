@@ -79,7 +79,10 @@ pub fn apiserver_command(netns: &NetNs, layout: &Layout, ports: &Ports, node_ip:
     let mut cmd = netns.command(Release::NEWEST.bin("kube-apiserver"));
     cmd.arg(format!("--advertise-address={node_ip}"))
         .arg(format!("--secure-port={}", ports.api))
-        .arg(format!("--cert-dir={}", layout.root.join("apiserver").display()))
+        .arg(format!(
+            "--cert-dir={}",
+            layout.root.join("apiserver").display()
+        ))
         .arg("--allow-privileged=true")
         .arg("--authorization-mode=Node,RBAC")
         .arg("--enable-admission-plugins=NodeRestriction")
@@ -87,30 +90,57 @@ pub fn apiserver_command(netns: &NetNs, layout: &Layout, ports: &Ports, node_ip:
         .arg(format!("--client-ca-file={}", c("ca.crt")))
         .arg(format!("--tls-cert-file={}", c("apiserver.crt")))
         .arg(format!("--tls-private-key-file={}", c("apiserver.key")))
-        .arg(format!("--etcd-servers=https://127.0.0.1:{}", ports.etcd_client))
+        .arg(format!(
+            "--etcd-servers=https://127.0.0.1:{}",
+            ports.etcd_client
+        ))
         .arg(format!("--etcd-cafile={}", c("etcd/ca.crt")))
-        .arg(format!("--etcd-certfile={}", c("apiserver-etcd-client.crt")))
+        .arg(format!(
+            "--etcd-certfile={}",
+            c("apiserver-etcd-client.crt")
+        ))
         .arg(format!("--etcd-keyfile={}", c("apiserver-etcd-client.key")))
-        .arg(format!("--kubelet-client-certificate={}", c("apiserver-kubelet-client.crt")))
-        .arg(format!("--kubelet-client-key={}", c("apiserver-kubelet-client.key")))
+        .arg(format!(
+            "--kubelet-client-certificate={}",
+            c("apiserver-kubelet-client.crt")
+        ))
+        .arg(format!(
+            "--kubelet-client-key={}",
+            c("apiserver-kubelet-client.key")
+        ))
         .arg("--kubelet-preferred-address-types=InternalIP")
-        .arg(format!("--proxy-client-cert-file={}", c("front-proxy-client.crt")))
-        .arg(format!("--proxy-client-key-file={}", c("front-proxy-client.key")))
-        .arg(format!("--requestheader-client-ca-file={}", c("front-proxy-ca.crt")))
+        .arg(format!(
+            "--proxy-client-cert-file={}",
+            c("front-proxy-client.crt")
+        ))
+        .arg(format!(
+            "--proxy-client-key-file={}",
+            c("front-proxy-client.key")
+        ))
+        .arg(format!(
+            "--requestheader-client-ca-file={}",
+            c("front-proxy-ca.crt")
+        ))
         .arg("--requestheader-allowed-names=front-proxy-client")
         .arg("--requestheader-extra-headers-prefix=X-Remote-Extra-")
         .arg("--requestheader-group-headers=X-Remote-Group")
         .arg("--requestheader-username-headers=X-Remote-User")
         .arg("--service-account-issuer=https://kubernetes.default.svc.cluster.local")
         .arg(format!("--service-account-key-file={}", c("sa.pub")))
-        .arg(format!("--service-account-signing-key-file={}", c("sa.key")))
+        .arg(format!(
+            "--service-account-signing-key-file={}",
+            c("sa.key")
+        ))
         .arg(format!("--service-cluster-ip-range={SERVICE_CIDR}"));
     cmd
 }
 
 pub fn controller_manager_command(netns: &NetNs, layout: &Layout, ports: &Ports) -> Command {
     let c = |f: &str| layout.cert(f);
-    let kubeconfig = layout.kubeconfig("controller-manager").display().to_string();
+    let kubeconfig = layout
+        .kubeconfig("controller-manager")
+        .display()
+        .to_string();
     let mut cmd = netns.command(Release::NEWEST.bin("kube-controller-manager"));
     cmd.arg(format!("--kubeconfig={kubeconfig}"))
         .arg(format!("--authentication-kubeconfig={kubeconfig}"))
@@ -124,8 +154,14 @@ pub fn controller_manager_command(netns: &NetNs, layout: &Layout, ports: &Ports)
         .arg(format!("--cluster-signing-cert-file={}", c("ca.crt")))
         .arg(format!("--cluster-signing-key-file={}", c("ca.key")))
         .arg(format!("--root-ca-file={}", c("ca.crt")))
-        .arg(format!("--service-account-private-key-file={}", c("sa.key")))
-        .arg(format!("--requestheader-client-ca-file={}", c("front-proxy-ca.crt")))
+        .arg(format!(
+            "--service-account-private-key-file={}",
+            c("sa.key")
+        ))
+        .arg(format!(
+            "--requestheader-client-ca-file={}",
+            c("front-proxy-ca.crt")
+        ))
         .arg("--use-service-account-credentials=true");
     cmd
 }

@@ -70,7 +70,11 @@ pub fn write_files(layout: &Layout, ports: &Ports, node: &NodeSpec, settings: &K
         std::fs::create_dir_all(d).unwrap();
     }
     std::fs::create_dir_all(layout.root.join("pod-logs")).unwrap();
-    std::fs::write(&files.bootstrap_kubeconfig, bootstrap_kubeconfig(layout, node)).unwrap();
+    std::fs::write(
+        &files.bootstrap_kubeconfig,
+        bootstrap_kubeconfig(layout, node),
+    )
+    .unwrap();
     std::fs::write(&files.config, config(layout, ports, node, settings)).unwrap();
 }
 
@@ -148,7 +152,10 @@ pub fn command(netns: &NetNs, layout: &Layout, bin: &Path, node: &NodeSpec) -> C
     let files = KubeletFiles::under(layout);
     let mut cmd = netns.command(bin);
     cmd.arg(format!("--config={}", files.config.display()))
-        .arg(format!("--bootstrap-kubeconfig={}", files.bootstrap_kubeconfig.display()))
+        .arg(format!(
+            "--bootstrap-kubeconfig={}",
+            files.bootstrap_kubeconfig.display()
+        ))
         .arg(format!("--kubeconfig={}", files.kubeconfig.display()))
         .arg(format!("--root-dir={}", files.root_dir.display()))
         .arg(format!("--cert-dir={}", files.cert_dir.display()))

@@ -20,7 +20,7 @@ pub mod teardown;
 pub use binaries::Release;
 pub use client::Kube;
 pub use cluster::{Cluster, NODE_IP, Options};
-pub use kubelet::KubeletSettings;
 /// The API's types, for suites.
 pub use k8s_openapi;
 pub use kube as client_lib;
+pub use kubelet::KubeletSettings;

@@ -50,7 +50,18 @@ pub fn make(netns: &NetNs, layout: &Layout, id: &Identity) -> Result<(), String>
     for which in ["admin", "super-admin", "controller-manager", "scheduler"] {
         let dir = layout.root.join("kubeconfig");
         let dir = dir.to_str().unwrap();
-        kubeadm(netns, layout, &["init", "phase", "kubeconfig", which, "--kubeconfig-dir", dir])?;
+        kubeadm(
+            netns,
+            layout,
+            &[
+                "init",
+                "phase",
+                "kubeconfig",
+                which,
+                "--kubeconfig-dir",
+                dir,
+            ],
+        )?;
     }
     Ok(())
 }
@@ -65,13 +76,32 @@ pub fn bootstrap(netns: &NetNs, layout: &Layout) -> Result<(), String> {
     let super_admin = layout.kubeconfig("super-admin");
     let super_admin = super_admin.to_str().unwrap();
     let mut bind = netns.command(Release::NEWEST.bin("kubectl"));
-    bind.args(["--kubeconfig", super_admin, "create", "clusterrolebinding", "kubeadm:cluster-admins"])
-        .args(["--clusterrole=cluster-admin", "--group=kubeadm:cluster-admins"]);
+    bind.args([
+        "--kubeconfig",
+        super_admin,
+        "create",
+        "clusterrolebinding",
+        "kubeadm:cluster-admins",
+    ])
+    .args([
+        "--clusterrole=cluster-admin",
+        "--group=kubeadm:cluster-admins",
+    ]);
     let r = run(bind);
     if !r.ok() {
         return Err(r.describe());
     }
-    kubeadm(netns, layout, &["init", "phase", "bootstrap-token", "--kubeconfig", super_admin])
+    kubeadm(
+        netns,
+        layout,
+        &[
+            "init",
+            "phase",
+            "bootstrap-token",
+            "--kubeconfig",
+            super_admin,
+        ],
+    )
 }
 
 /// kubeadm in the cluster's network namespace, where its API server is.

@@ -24,7 +24,11 @@ pub struct Process {
 impl Process {
     pub fn of(name: &str, pid: i32) -> Process {
         let start = procfs::stat(pid).map(|s| s.start).unwrap_or_default();
-        Process { name: name.into(), pid, start }
+        Process {
+            name: name.into(),
+            pid,
+            start,
+        }
     }
 
     /// Still this process, still running (a zombie has ended).
