@@ -98,8 +98,11 @@ fn import_images(cluster: &Cluster, dir: &Path) -> Images {
     let shell = "localhost/pause-kube-shell:test";
     let archive = busybox_image(dir, "localhost/pause-kube-shell", "test", "0:0", &sleep);
     cluster.node().import(&archive, shell);
+    // Another entrypoint, so another image, not one more name of the shell's
+    // (kubelet's GC counts an image in use whatever name a container gave).
     let unused = "localhost/pause-kube-unused:test";
-    let archive = busybox_image(dir, "localhost/pause-kube-unused", "test", "0:0", &sleep);
+    let true_ = ["/busybox", "true"];
+    let archive = busybox_image(dir, "localhost/pause-kube-unused", "test", "0:0", &true_);
     cluster.node().import(&archive, unused);
     Images {
         workload: workload.reference,
