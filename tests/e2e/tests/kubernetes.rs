@@ -62,6 +62,7 @@ fn busybox_image(dir: &Path, name: &str, tag: &str, user: &str, command: &[&str]
         labels: BTreeMap::new(),
         name: name.into(),
         tag: tag.into(),
+        tool: "the kubernetes suite's busybox images".into(),
     };
     let binary =
         std::fs::read("/usr/bin/busybox").expect("/usr/bin/busybox (busybox-static, make deps)");
@@ -89,30 +90,51 @@ fn non_reaping_sandbox(dir: &Path) -> PathBuf {
     )
 }
 
-fn import_images(cluster: &Cluster, dir: &Path) -> Images {
+/// The images the pods run and the one no pod runs, built into `dir`:
+/// preloaded into the node, so that kubelet sees them all when it starts.
+fn images(dir: &Path) -> (Images, Vec<(PathBuf, String)>) {
     let workload = pack_workload(dir);
-    cluster
-        .node()
-        .import(&workload.archive, &workload.reference);
     let sleep = ["/busybox", "sleep", "2147483647"];
     let shell = "localhost/pause-kube-shell:test";
-    let archive = busybox_image(dir, "localhost/pause-kube-shell", "test", "0:0", &sleep);
-    cluster.node().import(&archive, shell);
+    let shell_archive = busybox_image(dir, "localhost/pause-kube-shell", "test", "0:0", &sleep);
     // Another entrypoint, so another image, not one more name of the shell's
     // (kubelet's GC counts an image in use whatever name a container gave).
     let unused = "localhost/pause-kube-unused:test";
     let true_ = ["/busybox", "true"];
-    let archive = busybox_image(dir, "localhost/pause-kube-unused", "test", "0:0", &true_);
-    cluster.node().import(&archive, unused);
-    Images {
+    let unused_archive = busybox_image(dir, "localhost/pause-kube-unused", "test", "0:0", &true_);
+    let preload = vec![
+        (workload.archive, workload.reference.clone()),
+        (shell_archive, shell.into()),
+        (unused_archive, unused.into()),
+    ];
+    let images = Images {
         workload: workload.reference,
         shell: shell.into(),
         unused: unused.into(),
+    };
+    (images, preload)
+}
+
+/// Image GC thresholds at their lowest (disk usage above 1 % frees down to
+/// 0 %), set from kubelet's start: its GC runs at start (often before the
+/// image filesystem's stats exist, and then fails) and every 5 minutes, so
+/// the wait for it overlaps the rest of the test. An image is collected once
+/// kubelet has known it for imageMinimumGCAge (2 min).
+fn gc_at_once() -> KubeletSettings {
+    KubeletSettings {
+        image_gc_high: 1,
+        image_gc_low: 0,
     }
 }
 
-/// Starts a cluster, or skips (fails in CI) when this machine lacks a part.
-fn cluster(kubelet: Release, containerd: Containerd, sandbox: PathBuf) -> Option<Cluster> {
+/// Starts a cluster with the test's images preloaded, or skips (fails in
+/// CI) when this machine lacks a part.
+fn cluster(
+    kubelet: Release,
+    containerd: Containerd,
+    sandbox: PathBuf,
+    preload: Vec<(PathBuf, String)>,
+) -> Option<Cluster> {
     if let Some(missing) = Cluster::missing(kubelet, containerd) {
         require(false, &missing);
         return None;
@@ -121,7 +143,8 @@ fn cluster(kubelet: Release, containerd: Containerd, sandbox: PathBuf) -> Option
         kubelet,
         containerd,
         sandbox_archive: sandbox,
-        kubelet_settings: KubeletSettings::default(),
+        kubelet_settings: gc_at_once(),
+        preload,
     };
     let t0 = Instant::now();
     let cluster = Cluster::start(options).unwrap_or_else(|e| panic!("cluster: {e}"));
@@ -350,18 +373,11 @@ fn static_pod_manifest(images: &Images) -> String {
     )
 }
 
-/// kubelet's image GC with thresholds at their lowest: kubelet restarted
-/// with them collects at once. The unused image goes, the sandbox image
-/// (pinned by containerd) stays.
+/// kubelet's image GC, its thresholds at their lowest since kubelet
+/// started ([`gc_at_once`]): the unused image goes, the sandbox image (pinned
+/// by containerd) stays.
 fn collect_images(cluster: &mut Cluster, images: &Images) {
     let sandbox_image = cluster.node().sandbox_image.clone();
-    assert!(cluster.node().image_status(&images.unused).is_some());
-    cluster.set_kubelet_settings(KubeletSettings {
-        image_gc_high: 1,
-        image_gc_low: 0,
-    });
-    cluster.restart_kubelet();
-    cluster.wait_node_ready().unwrap();
     let unused = images.unused.clone();
     let t0 = Instant::now();
     cluster
@@ -381,7 +397,7 @@ fn collect_images(cluster: &mut Cluster, images: &Images) {
             )
         });
     eprintln!(
-        "kubelet's image GC removed the unused image {:?} after its restart",
+        "kubelet's image GC removed the unused image {:?} after the wait began",
         t0.elapsed()
     );
     assert!(
@@ -392,12 +408,12 @@ fn collect_images(cluster: &mut Cluster, images: &Images) {
 
 /// A node's life on one kubelet and containerd.
 fn node_lifecycle(kubelet: Release, containerd: Containerd) {
+    let dir = tempfile::tempdir().unwrap();
+    let (images, preload) = images(dir.path());
     let archive = repo::built_pause_archive();
-    let Some(mut cluster) = cluster(kubelet, containerd, archive) else {
+    let Some(mut cluster) = cluster(kubelet, containerd, archive, preload) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let images = import_images(&cluster, dir.path());
     assert_joined_by_bootstrap(&cluster);
     wait_default_service_account(&mut cluster);
 
@@ -506,10 +522,10 @@ fn kubelet_newest_on_containerd_1_7() {
 fn a_sandbox_that_does_not_reap_fails_the_reaping_check() {
     let dir = tempfile::tempdir().unwrap();
     let archive = non_reaping_sandbox(dir.path());
-    let Some(mut cluster) = cluster(Release::NEWEST, CONTAINERD_2_1, archive) else {
+    let (images, preload) = images(dir.path());
+    let Some(mut cluster) = cluster(Release::NEWEST, CONTAINERD_2_1, archive, preload) else {
         return;
     };
-    let images = import_images(&cluster, dir.path());
     wait_default_service_account(&mut cluster);
     create_pod(&cluster, reaper_pod("reaper", &images));
     wait_running(&mut cluster, "reaper");

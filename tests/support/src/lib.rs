@@ -8,6 +8,7 @@ pub mod ci;
 pub mod command;
 pub mod credentials;
 pub mod docker;
+pub mod http;
 pub mod netns;
 pub mod orphans;
 pub mod pid1;

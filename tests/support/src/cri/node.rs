@@ -135,8 +135,8 @@ impl Node {
     /// pods, stay. Returns when CRI reports ready again.
     pub fn restart(&mut self) {
         if let Some(mut child) = self.child.take() {
-            teardown::stop_process(&mut child);
-            self.live.forget_process(child.id());
+            self.live.stop_process(child.id());
+            let _ = child.wait();
         }
         let child = spawn_containerd(self.dir.path(), &self.containerd, self.netns.as_ref());
         self.live.add_process(child.id());
@@ -148,6 +148,15 @@ impl Node {
     /// containerd's PID (also the holder of the "node" network namespace).
     pub fn pid(&self) -> i32 {
         self.pid
+    }
+
+    /// If containerd has exited: its status and last log lines.
+    pub fn exited(&mut self) -> Option<String> {
+        let status = self.child.as_mut()?.try_wait().ok().flatten()?;
+        Some(format!(
+            "containerd exited ({status}):\n{}",
+            self.cri.log_tail()
+        ))
     }
 }
 

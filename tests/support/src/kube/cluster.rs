@@ -12,10 +12,10 @@ use super::client::Kube;
 use super::daemons::{self, Ports};
 use super::kubelet::{self, KubeletSettings, NodeSpec};
 use super::pki::{self, Identity, Layout};
-use super::teardown::{self, Process, Resources};
 use crate::cri::{Containerd, Node};
 use crate::netns::NetNs;
 use crate::registry::Registry;
+use crate::teardown::{self, Live, Resource};
 use k8s_openapi::api::core::v1 as core;
 use std::path::{Path, PathBuf};
 use std::process::Child;
@@ -35,6 +35,10 @@ pub struct Options {
     /// The OCI archive pushed to the registry as the sandbox image.
     pub sandbox_archive: PathBuf,
     pub kubelet_settings: KubeletSettings,
+    /// OCI archives and their references, imported into the node's
+    /// containerd before kubelet starts, as a node image's preloaded images
+    /// are: kubelet's image GC counts an image's age from when it first saw it.
+    pub preload: Vec<(PathBuf, String)>,
 }
 
 pub struct Cluster {
@@ -45,8 +49,10 @@ pub struct Cluster {
     /// The cgroup kubelet puts every pod under (its cgroupRoot).
     pub cgroup_root: String,
     kube: Option<Kube>,
-    /// Everything [`teardown::release`] needs, kept current.
-    resources: Resources,
+    /// Its directory, the pods' cgroup root, the kernel settings kubelet
+    /// changes and every daemon started, for the harness's teardown.
+    live: Live,
+    /// The daemons, in the order started.
     children: Vec<(String, Child)>,
     node: Option<Node>,
     registry: Registry,
@@ -92,6 +98,7 @@ impl Cluster {
             .unwrap()
             .to_string_lossy()
             .replace('.', "-");
+        let live = teardown::register(cluster_resource(dir.path(), &name));
         let mut cluster = Cluster {
             layout: Layout {
                 root: dir.path().to_path_buf(),
@@ -100,14 +107,16 @@ impl Cluster {
             token: bootstrap_token(),
             cgroup_root: name,
             kube: None,
-            resources: Resources::default(),
+            live,
             children: Vec::new(),
             options,
             node: Some(node),
             registry,
             _dir: dir,
         };
-        cluster.resources.dirs.push(cluster.layout.root.clone());
+        for (archive, reference) in &cluster.options.preload {
+            cluster.node().import(archive, reference);
+        }
         cluster.start_control_plane()?;
         cluster.start_kubelet()?;
         cluster.wait_node_ready()?;
@@ -136,11 +145,6 @@ impl Cluster {
 
     pub fn node_name(&self) -> &'static str {
         NODE_NAME
-    }
-
-    /// The resources a signal handler or a sweep would release.
-    pub fn resources(&self) -> &Resources {
-        &self.resources
     }
 
     fn identity(&self) -> Identity<'_> {
@@ -186,19 +190,10 @@ impl Cluster {
         }
     }
 
-    /// Makes the pods' cgroup root, remembers the kernel settings kubelet
-    /// changes, and starts kubelet with only its bootstrap kubeconfig.
+    /// Makes the pods' cgroup root and starts kubelet with only its
+    /// bootstrap kubeconfig.
     fn start_kubelet(&mut self) -> Result<(), String> {
         make_cgroup(&self.cgroup_root);
-        self.resources.cgroups.push(self.cgroup_root.clone());
-        for key in KUBELET_SYSCTLS {
-            let path = Path::new("/proc/sys").join(key);
-            if let Ok(value) = std::fs::read_to_string(&path) {
-                self.resources
-                    .sysctls
-                    .push((path, value.trim().to_string()));
-            }
-        }
         let spec = self.node_spec();
         kubelet::write_files(
             &self.layout,
@@ -236,35 +231,38 @@ impl Cluster {
 
     /// Stops kubelet (SIGTERM, as systemd would) and starts it again with
     /// the same files: its client certificate is on disk now.
+    ///
+    /// Returns once the new kubelet answers on /healthz: until then the Node
+    /// object still says Ready from before, and a containerd restarted in
+    /// that window makes kubelet's start-up check of CRI fail, and kubelet
+    /// exit (systemd would start it again; nothing here does).
     pub fn restart_kubelet(&mut self) {
         self.stop_process("kubelet");
         self.spawn_kubelet();
+        let port = self.ports.kubelet_healthz;
+        self.wait_until("kubelet's /healthz to say ok", START_DEADLINE, |c| {
+            let body = c.netns().run(|| crate::http::get(port, "/healthz"));
+            match body {
+                Some(b) if b.ends_with("ok") => Ok(()),
+                other => Err(format!("/healthz: {other:?}")),
+            }
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
     }
 
     /// kubelet's PID while it runs.
     pub fn kubelet_pid(&self) -> Option<i32> {
-        let p = self
-            .resources
-            .processes
-            .iter()
-            .rev()
-            .find(|p| p.name == "kubelet")?;
-        p.alive().then_some(p.pid)
+        let (_, kubelet) = self.children.iter().find(|(n, _)| n == "kubelet")?;
+        let process = teardown::Process::of(kubelet.id() as i32)?;
+        process.alive().then_some(process.pid)
     }
 
+    /// SIGTERM to the daemon `name`, SIGKILL after the teardown's grace.
     fn stop_process(&mut self, name: &str) {
-        if let Some(i) = self
-            .resources
-            .processes
-            .iter()
-            .rposition(|p| p.name == name)
-        {
-            let p = self.resources.processes.remove(i);
-            teardown::stop(&p);
-        }
+        let live = &self.live;
         self.children.retain_mut(|(n, child)| {
             if n == name {
-                let _ = child.kill();
+                live.stop_process(child.id());
                 let _ = child.wait();
             }
             n != name
@@ -273,14 +271,16 @@ impl Cluster {
 
     fn spawn(&mut self, name: &str, command: std::process::Command) {
         let child = daemons::spawn(&self.layout, name, command);
-        self.resources
-            .processes
-            .push(Process::of(name, child.id() as i32));
+        self.live.add_process(child.id());
         self.children.push((name.into(), child));
     }
 
-    /// A daemon that exited: its name, status and last log lines.
+    /// A daemon that exited (containerd first: kubelet exits when it does):
+    /// its name, status and last log lines.
     pub fn exited_daemon(&mut self) -> Option<String> {
+        if let Some(exited) = self.node.as_mut().and_then(Node::exited) {
+            return Some(exited);
+        }
         let layout = &self.layout;
         self.children.iter_mut().find_map(|(name, child)| {
             let status = child.try_wait().ok().flatten()?;
@@ -372,17 +372,43 @@ impl Drop for Cluster {
     /// kubelet and the control plane first (kubelet would restart pods),
     /// then containerd with every pod, then the registry and the rest.
     fn drop(&mut self) {
-        for p in self.resources.processes.iter().rev() {
-            teardown::stop(p);
-        }
-        for (_, child) in &mut self.children {
-            let _ = child.kill();
+        for (_, child) in self.children.iter_mut().rev() {
+            self.live.stop_process(child.id());
             let _ = child.wait();
         }
         self.kube.take();
         self.node.take();
-        teardown::release(&self.resources);
+        self.live.release();
     }
+}
+
+/// The cluster for the teardown: its directory (and every daemon whose
+/// command line names it), the pods' cgroup root, and the kernel settings
+/// kubelet changes when it starts, with their values now.
+fn cluster_resource(dir: &Path, cgroup_root: &str) -> Resource {
+    let r = Resource::new(format!("kubernetes node {}", dir.display()))
+        .dir(dir)
+        .cgroup(cgroup_root);
+    host_kernel_settings()
+        .iter()
+        .fold(r, |r, (path, value)| r.content(path, value))
+}
+
+/// The kernel settings kubelet changes, as they were before this run's
+/// first kubelet: read once, so that a cluster started while another's
+/// kubelet runs puts back the host's values, not that kubelet's.
+fn host_kernel_settings() -> &'static [(PathBuf, String)] {
+    static BEFORE: std::sync::OnceLock<Vec<(PathBuf, String)>> = std::sync::OnceLock::new();
+    BEFORE.get_or_init(|| {
+        KUBELET_SYSCTLS
+            .iter()
+            .map(|key| Path::new("/proc/sys").join(key))
+            .filter_map(|path| {
+                let value = std::fs::read_to_string(&path).ok()?;
+                Some((path, value.trim().to_string()))
+            })
+            .collect()
+    })
 }
 
 /// The node's address on the namespace's loopback interface: kubelet and

@@ -128,7 +128,8 @@ authorization:
   mode: Webhook
 rotateCertificates: true
 serverTLSBootstrap: true
-imageMinimumGCAge: 0s
+# kubelet's default, written out: 0s would be read as unset, so 2m too.
+imageMinimumGCAge: 2m
 imageGCHighThresholdPercent: {gc_high}
 imageGCLowThresholdPercent: {gc_low}
 # The host's disk fill must not evict the test's pods.

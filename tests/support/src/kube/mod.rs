@@ -6,8 +6,8 @@
 //!
 //! [`binaries`] finds the built commands, [`pki`] runs kubeadm's offline
 //! phases, [`daemons`] and [`kubelet`] hold the command lines and config
-//! files, [`client`] is the API client, [`cluster`] starts and stops it all,
-//! and [`teardown`] releases what a cluster left from plain data.
+//! files, [`client`] is the API client, and [`cluster`] starts it all and
+//! registers it with the harness's teardown ([`crate::teardown`]).
 
 pub mod binaries;
 pub mod client;
@@ -15,7 +15,6 @@ pub mod cluster;
 pub mod daemons;
 pub mod kubelet;
 pub mod pki;
-pub mod teardown;
 
 pub use binaries::Release;
 pub use client::Kube;

@@ -127,6 +127,9 @@ fn encode(r: &Resource) -> String {
     for (path, mode) in &r.modes {
         out += &format!("mode {mode:o} {}\n", path.display());
     }
+    for (path, line) in &r.contents {
+        out += &format!("content {} {}\n", path.display(), line.replace('\n', " "));
+    }
     out
 }
 
@@ -154,6 +157,11 @@ fn decode(text: &str) -> Resource {
                     r.modes.push((Path::new(path).to_path_buf(), mode));
                 }
             }
+            "content" => {
+                if let Some((path, line)) = value.split_once(' ') {
+                    r.contents.push((PathBuf::from(path), line.to_string()));
+                }
+            }
             _ => {}
         }
     }
@@ -171,7 +179,8 @@ mod tests {
             .cgroup("pause-cri.x")
             .user("pause-rl-1-0")
             .container("pause-test-1")
-            .mode(Path::new("/dev/net/tun"), 0o600);
+            .mode(Path::new("/dev/net/tun"), 0o600)
+            .content(Path::new("/proc/sys/kernel/panic"), "0");
         let mut r = r;
         r.processes.push(Process { pid: 42, start: 7 });
         assert_eq!(decode(&encode(&r)), r);
