@@ -124,6 +124,7 @@ fn gc_at_once() -> KubeletSettings {
     KubeletSettings {
         image_gc_high: 1,
         image_gc_low: 0,
+        ..KubeletSettings::default()
     }
 }
 
@@ -516,6 +517,68 @@ fn kubelet_newest_on_containerd_1_7() {
     node_lifecycle(Release::NEWEST, CONTAINERD_1_7);
 }
 
+/// containerd 1.6 does not report the sandbox image as pinned (1.7 and
+/// later do), and kubelet since 1.29 keeps an image no container uses only
+/// when the runtime says it is pinned: kubelet's own image GC deletes the
+/// sandbox image while pods run on it, and once the registry is down a new
+/// pod cannot get its sandbox. What a 1.6 node does, asserted so that a
+/// change is seen.
+#[test]
+fn kubelet_newest_on_containerd_1_6_collects_the_sandbox_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let (images, preload) = images(dir.path());
+    let archive = repo::built_pause_archive();
+    let Some(mut cluster) = cluster(Release::NEWEST, Containerd::SYSTEM, archive, preload) else {
+        return;
+    };
+    wait_default_service_account(&mut cluster);
+    create_pod(&cluster, reaper_pod("reaper", &images));
+    wait_running(&mut cluster, "reaper");
+    let sandbox_image = cluster.node().sandbox_image.clone();
+    let t0 = Instant::now();
+    cluster
+        .wait_until(
+            "kubelet's image GC to remove the sandbox image",
+            IMAGE_GC_WITHIN,
+            |c| {
+                c.node()
+                    .image_status(&sandbox_image)
+                    .map_or(Ok(()), |_| Err("still there".into()))
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}\n{}", cluster.log_matching("kubelet", "garbage")));
+    eprintln!(
+        "containerd 1.6: kubelet's image GC removed {sandbox_image} after {:?}",
+        t0.elapsed()
+    );
+    cluster.registry_mut().stop();
+    create_pod(&cluster, reaper_pod("after-gc", &images));
+    cluster
+        .wait_until(
+            "a FailedCreatePodSandBox event for the new pod",
+            DEADLINE * 2,
+            |c| {
+                let events = run(c.kubectl(&[
+                    "get",
+                    "events",
+                    "--field-selector",
+                    "involvedObject.name=after-gc,reason=FailedCreatePodSandBox",
+                    "-o",
+                    "jsonpath={.items[*].message}",
+                ]))
+                .check();
+                let text = String::from_utf8_lossy(&events.out.stdout).into_owned();
+                if text.is_empty() {
+                    Err(format!("pod phase {:?}", pod_phase(c, "after-gc")))
+                } else {
+                    eprintln!("the new pod: {}", text.lines().next().unwrap_or_default());
+                    Ok(())
+                }
+            },
+        )
+        .unwrap();
+}
+
 /// The negative control: the same node with a sandbox image whose PID 1
 /// does not reap fails the reaping check.
 #[test]
@@ -533,4 +596,44 @@ fn a_sandbox_that_does_not_reap_fails_the_reaping_check() {
     let left = zombies_after_orphans(&cluster, "reaper");
     assert!(left > 0, "a sandbox that does not reap leaves zombies");
     eprintln!("busybox sleep as the sandbox: {left} zombies after {REAP_WITHIN:?}");
+}
+
+/// A kubelet that refuses this cgroup v1 host (kubelet >= 1.35 with its
+/// default failCgroupV1: true): the start fails with one line naming the
+/// cause, and the cluster leaves nothing behind.
+#[test]
+fn a_kubelet_that_refuses_cgroup_v1_fails_in_one_line() {
+    let v1 = !Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    if !require(v1, "a cgroup v1 host (the refusal under test)") {
+        return;
+    }
+    if let Some(missing) = Cluster::missing(Release::NEWEST, CONTAINERD_2_1) {
+        require(false, &missing);
+        return;
+    }
+    let options = Options {
+        kubelet: Release::NEWEST,
+        containerd: CONTAINERD_2_1,
+        sandbox_archive: repo::built_pause_archive(),
+        kubelet_settings: KubeletSettings {
+            fail_cgroup_v1: true,
+            ..KubeletSettings::default()
+        },
+        preload: Vec::new(),
+    };
+    let Err(e) = Cluster::start(options) else {
+        panic!("a kubelet with failCgroupV1: true joined a cgroup v1 node");
+    };
+    let first = e.lines().next().unwrap_or_default();
+    eprintln!("{first}");
+    assert!(
+        first.contains("kubelet exited") && first.contains("cgroup v1"),
+        "the first line names kubelet and cgroup v1: {first}"
+    );
+    let dir = first
+        .strip_prefix("kubernetes node ")
+        .and_then(|rest| rest.split(':').next())
+        .expect("the message starts with the cluster's directory");
+    let left = test_support::teardown::tied_to_dir(Path::new(dir));
+    assert!(left.is_empty(), "left by the failed start: {left:?}");
 }

@@ -81,11 +81,17 @@ impl Cluster {
 
     /// Starts everything and waits until the node is Ready; Err says which
     /// part failed and why, with everything started so far torn down.
+    /// The message starts with the cluster's directory, gone by then.
     pub fn start(options: Options) -> Result<Cluster, String> {
         let dir = tempfile::Builder::new()
             .prefix("pause-kube.")
             .tempdir()
             .map_err(|e| format!("temp dir: {e}"))?;
+        let what = format!("kubernetes node {}", dir.path().display());
+        Cluster::start_in(dir, options).map_err(|e| format!("{what}: {e}"))
+    }
+
+    fn start_in(dir: tempfile::TempDir, options: Options) -> Result<Cluster, String> {
         let registry = Registry::start_isolated();
         registry.push(&options.sandbox_archive);
         let node = Node::start_pulling_from(options.containerd, &registry);
@@ -285,7 +291,8 @@ impl Cluster {
         self.children.iter_mut().find_map(|(name, child)| {
             let status = child.try_wait().ok().flatten()?;
             Some(format!(
-                "{name} exited ({status}):\n{}",
+                "{name} exited ({status}): {}\n{}",
+                daemons::last_error(layout, name).unwrap_or_default(),
                 daemons::log_tail(layout, name, 15)
             ))
         })

@@ -47,6 +47,17 @@ pub fn log_tail(layout: &Layout, name: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
+/// The last error a Kubernetes daemon logged (klog's `E` lines), which
+/// names why it exited; the quoted `err` field alone when it has one.
+pub fn last_error(layout: &Layout, name: &str) -> Option<String> {
+    let log = std::fs::read_to_string(log_path(layout, name)).ok()?;
+    let line = log.lines().rev().find(|l| l.starts_with('E'))?;
+    let err = line
+        .split_once(" err=\"")
+        .map(|(_, e)| e.trim_end_matches('"').replace("\\\"", "\""));
+    Some(err.unwrap_or_else(|| line.to_string()))
+}
+
 pub fn etcd_command(netns: &NetNs, layout: &Layout, ports: &Ports) -> Command {
     let c = |f: &str| layout.cert(f);
     let client = format!("https://127.0.0.1:{}", ports.etcd_client);

@@ -16,14 +16,18 @@ pub struct KubeletSettings {
     /// above high starts image GC, which frees down to low.
     pub image_gc_high: u8,
     pub image_gc_low: u8,
+    /// failCgroupV1: kubelet 1.35 and later refuse a cgroup v1 host (this
+    /// one) unless it is false; true shows what such a kubelet does.
+    pub fail_cgroup_v1: bool,
 }
 
 impl Default for KubeletSettings {
-    /// kubelet's defaults.
+    /// kubelet's defaults, but the one this cgroup v1 host needs.
     fn default() -> Self {
         KubeletSettings {
             image_gc_high: 85,
             image_gc_low: 80,
+            fail_cgroup_v1: false,
         }
     }
 }
@@ -116,7 +120,7 @@ containerRuntimeEndpoint: unix://{socket}
 cgroupDriver: cgroupfs
 cgroupRoot: /{cgroup_root}
 # This host is cgroup v1: kubelet 1.35 and later refuse it unless told.
-failCgroupV1: false
+failCgroupV1: {fail_cgroup_v1}
 failSwapOn: false
 staticPodPath: {static_pods}
 podLogsDirectory: {pod_logs}
@@ -145,6 +149,7 @@ evictionHard: {{memory.available: 50Mi, nodefs.available: 1%, imagefs.available:
         ca = layout.cert("ca.crt"),
         gc_high = s.image_gc_high,
         gc_low = s.image_gc_low,
+        fail_cgroup_v1 = s.fail_cgroup_v1,
     )
 }
 
