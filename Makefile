@@ -61,7 +61,7 @@ WORKLOAD_ARCHIVE := target/e2e/pause-workload.docker.tar
   test lint test-behaviour test-behaviour-emulated test-stress test-stress-emulated test-seccomp \
   test-release test-e2e test-e2e-docker test-e2e-podman test-e2e-containerd test-e2e-crio test-critest \
   test-e2e-kubernetes test-interrupt sweep \
-  bench bench-quick bench-density deps deps-pinned deps-go clean FORCE \
+  bench bench-quick bench-density bench-reapcount deps deps-pinned deps-go clean FORCE \
   workload workload-image docker-pause-image podman-archives kind-node-image kind kind-delete test-kind
 
 help: ## list the targets
@@ -200,10 +200,11 @@ test-critest: deps oci ## tests/e2e/tests/critest.rs: cri-tools' critest on cont
 	@# One runtime at a time: critest's host-port specs use fixed ports, and each run wants both cores.
 	$(E2E) --test critest -- --test-threads 1
 
-# One node at a time: each runs a control plane, kubelet and containerd on two cores.
-test-e2e-kubernetes: deps oci workload ## tests/e2e/tests/kubernetes.rs: a one-node cluster (kubelet 1.37 and 1.34, containerd 2.1 and 1.7) joined by TLS bootstrap, pulling the image from the registry
+# Two clusters at a time: each spends most of its 5 1/2 minutes waiting for
+# kubelet's image GC period; more than two would crowd two cores' start-ups.
+test-e2e-kubernetes: deps oci workload ## tests/e2e/tests/kubernetes.rs: one-node clusters (kubelet 1.37 and 1.34, containerd 2.1, 1.7, 1.6) joined by TLS bootstrap, pulling the image from the registry
 	@tests/go/build.sh kubernetes-1.37 kubernetes-1.34 etcd
-	$(E2E) --test kubernetes -- --test-threads 1 --format pretty
+	$(E2E) --test kubernetes -- --test-threads 2 --format pretty
 
 workload: deps
 	cargo build -q --release --locked -p pause-workload --target $(WORKLOAD_TARGET)
@@ -238,6 +239,9 @@ bench: deps build workload ## pause next to catatonit -P (and REF_PAUSE=/path): 
 bench-quick: deps build workload ## the whole benchmark harness with few iterations, asserting no timing (CI)
 	cargo test -q --locked -p pause-bench
 	$(BENCH) --quick --out target/bench-quick --command "make bench-quick"
+
+bench-reapcount: deps bin/pause-linux-$(HOST_ARCH) ## instructions and system calls per reaped orphan, pause next to catatonit -P (part of bench): benches/results/reapcount.*
+	$(BENCH) --reap-counts --out $(BENCH_OUT) --command "make bench-reapcount"
 
 # Node sizes for bench-density, e.g. DENSITY_PODS=10,110; empty is 10,110,250.
 DENSITY_PODS ?=
