@@ -188,7 +188,8 @@ test-e2e-containerd: deps oci workload ## tests/e2e/tests/{containerd,registry,p
 	@# Test names in full: each carries the containerd version and dialect it ran on.
 	$(E2E) --test containerd --test registry --test pinning --test published --test archive --test attestations --test recipes -- --format pretty
 
-test-interrupt: deps oci ## tests/e2e/tests/interrupt.rs: Ctrl-C, SIGTERM and kill -9 at any moment of a containerd node with 20 pods, a registry, podman pods (root, rootless) leave nothing
+test-interrupt: deps oci ## tests/e2e/tests/interrupt.rs: Ctrl-C, SIGTERM and kill -9 at any moment of a containerd node with 20 pods, a registry, podman pods (root, rootless), a Kubernetes node leave nothing
+	@tests/go/build.sh kubernetes-1.37 etcd
 	$(E2E) --test interrupt -- --test-threads 2
 
 test-e2e-crio: deps oci workload ## tests/e2e/tests/crio.rs: CRI-O 1.34 (built from its module) with deploy/cri-o/10-pause.conf, pulling from a loopback registry
