@@ -197,8 +197,9 @@ test-e2e-crio: deps oci workload ## tests/e2e/tests/crio.rs: CRI-O 1.34 (built f
 
 test-critest: deps oci ## tests/e2e/tests/critest.rs: cri-tools' critest on containerd 1.7, 2.1 and CRI-O with this image as the sandbox image
 	@tests/go/build.sh cri-tools cri-o
+	@tests/critest/build.sh
 	@# One runtime at a time: critest's host-port specs use fixed ports, and each run wants both cores.
-	$(E2E) --test critest -- --test-threads 1
+	$(E2E) --test critest -- --test-threads 1 --nocapture
 
 workload: deps
 	cargo build -q --release --locked -p pause-workload --target $(WORKLOAD_TARGET)
@@ -261,7 +262,11 @@ DEBS_ROOTLESS := uidmap slirp4netns
 # What the Go programs of tests/go/ need: cgo headers for CRI-O's seccomp support, and
 # nft, without which CRI-O 1.34.0 crashes on the first hostPort (a nil nftables manager).
 DEBS_GO      := libseccomp-dev nftables
-DEBS         := $(DEBS_BUILD) $(DEBS_GO) $(DEBS_EMULATE) $(DEBS_ENGINES) $(DEBS_TRACE) $(DEBS_BENCH) $(DEBS_ROOTLESS) $(DEBS_KIND)
+# critest's test images (tests/critest/build.sh): busybox from its source (a
+# .tar.bz2) and the nonewprivs program, both linked statically.
+DEBS_CRITEST := gcc libc6-dev make bzip2
+DEBS         := $(DEBS_BUILD) $(DEBS_GO) $(DEBS_EMULATE) $(DEBS_ENGINES) $(DEBS_TRACE) $(DEBS_BENCH) $(DEBS_ROOTLESS) $(DEBS_KIND) \
+  $(DEBS_CRITEST)
 
 deps: deps-pinned ## install the Debian packages, Rust targets and components that the build and every suite need
 	@missing=$$(for p in $(DEBS); do \

@@ -12,7 +12,8 @@
 //! specs with a sandbox image that exits at once, and critest must fail.
 //!
 //! Needs what tests/e2e/tests/crio.rs and tests/e2e/tests/registry.rs need,
-//! and busybox-static: `make test-critest` provides all of them.
+//! and the programs tests/critest/build.sh builds: `make test-critest`
+//! provides all of them.
 
 use pause_e2e::critest_images::{self, REGISTRIES};
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ use test_support::ci::require;
 use test_support::cri::{Containerd, CrioNode, Dialect, Node, can_run_crio, can_run_on};
 use test_support::registry::{self, Registry};
 use test_support::repo;
+use test_support::teardown::{self, Resource};
 
 /// critest as `make deps-go` builds it.
 fn critest() -> PathBuf {
@@ -77,8 +79,8 @@ fn summary(output: &str) -> Option<Summary> {
     Some(s)
 }
 
-/// Whether critest can run here: the binary, busybox, a registry, and the
-/// runtime (`runtime_ok`, which says why not itself).
+/// Whether critest can run here: the binary, the test images' programs, a
+/// registry, and the runtime (`runtime_ok`, which says why not itself).
 fn can_run(runtime_ok: bool) -> bool {
     let missing = registry::missing()
         .or_else(|| {
@@ -86,8 +88,10 @@ fn can_run(runtime_ok: bool) -> bool {
                 .then(|| format!("{} missing: run `make deps-go`", critest().display()))
         })
         .or_else(|| {
-            (!Path::new(critest_images::BUSYBOX).is_file())
-                .then(|| format!("{} missing: run `make deps`", critest_images::BUSYBOX))
+            [critest_images::busybox(), critest_images::nonewprivs()]
+                .into_iter()
+                .find(|p| !p.is_file())
+                .map(|p| format!("{} missing: run tests/critest/build.sh", p.display()))
         });
     runtime_ok && require(missing.is_none(), &missing.unwrap_or_default())
 }
@@ -118,7 +122,15 @@ fn run_critest(
         .collect::<Vec<_>>()
         .join("|");
     let endpoint = format!("unix://{}", socket.display());
-    let work = tempfile::tempdir().unwrap();
+    let work = tempfile::Builder::new()
+        .prefix("pause-critest.")
+        .tempdir()
+        .unwrap();
+    // critest and its directory go with the run on Ctrl-C or SIGTERM (the
+    // pods it made go with the node).
+    let live = teardown::register(
+        Resource::new(format!("critest {}", work.path().display())).dir(work.path()),
+    );
     let log = work.path().join("critest.log");
     let mut command: Command = registry.netns().command(critest());
     command
@@ -135,20 +147,22 @@ fn run_critest(
     let segments_before = shm_segments();
     let start = Instant::now();
     let mut child = command.spawn().expect("start critest");
+    live.add_process(child.id());
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
         if start.elapsed() > CRITEST_DEADLINE {
-            let _ = child.kill();
+            live.release();
             let _ = child.wait();
             panic!("{runtime}: critest still running after {CRITEST_DEADLINE:?}");
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    remove_segments_made_since(&segments_before);
     let output = std::fs::read_to_string(&log).unwrap_or_default();
     let errors = std::fs::read_to_string(work.path().join("critest.err")).unwrap_or_default();
+    live.release();
+    remove_segments_made_since(&segments_before);
     let summary = summary(&output).unwrap_or_else(|| {
         panic!("{runtime}: critest ({status}) printed no summary:\n{output}\n{errors}")
     });
