@@ -256,6 +256,7 @@ DEBS_KIND    := mmdebstrap golang-github-containernetworking-plugin-dnsname
 # strace records system calls; scmp_sys_resolver (package seccomp) checks names,
 # and linux-libc-dev's generic table those of LoongArch, which it does not know.
 DEBS_TRACE   := strace jq seccomp linux-libc-dev
+# catatonit: a peer in the benchmark, and the reaping parent of the suites' CRI-O (tests/support/src/cri/crio.rs).
 DEBS_BENCH   := valgrind catatonit file
 # Rootless podman: newuidmap/newgidmap map a user's subordinate ids; slirp4netns is its network.
 DEBS_ROOTLESS := uidmap slirp4netns
