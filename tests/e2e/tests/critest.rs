@@ -16,6 +16,7 @@
 //! provides all of them.
 
 use pause_e2e::critest_images::{self, REGISTRIES};
+use pause_e2e::critest_specs::{List, RUNTIMES};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -33,28 +34,13 @@ fn critest() -> PathBuf {
 /// How long one critest run may take on a loaded two-core machine.
 const CRITEST_DEADLINE: Duration = Duration::from_secs(40 * 60);
 
-/// The skip list: (spec pattern, reason) from tests/critest/skip.toml.
-fn skips() -> Vec<(String, String)> {
-    #[derive(serde::Deserialize)]
-    struct Skip {
-        spec: String,
-        reason: String,
-    }
-    #[derive(serde::Deserialize)]
-    struct File {
-        skip: Vec<Skip>,
-    }
-    let path = repo::path("tests/critest/skip.toml");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let file: File = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    file.skip.into_iter().map(|s| (s.spec, s.reason)).collect()
-}
-
 /// What critest's summary says.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Summary {
     passed: u32,
     failed: u32,
+    /// Passed, after failing first (only where retries are allowed).
+    flaked: u32,
     pending: u32,
     skipped: u32,
 }
@@ -71,6 +57,7 @@ fn summary(output: &str) -> Option<Summary> {
         match what {
             "Passed" => s.passed = n,
             "Failed" => s.failed = n,
+            "Flaked" => s.flaked = n,
             "Pending" => s.pending = n,
             "Skipped" => s.skipped = n,
             _ => {}
@@ -107,18 +94,63 @@ fn registry_with_images() -> (Registry, tempfile::TempDir) {
     (registry, dir)
 }
 
-/// Runs critest against the CRI socket `socket` from `registry`'s network
-/// namespace, skipping tests/critest/skip.toml's specs (and focused on
-/// `focus` if given); returns its summary and output.
+/// Runs critest against the CRI socket `socket` of `id` (one of
+/// [`RUNTIMES`]) from `registry`'s network namespace as
+/// tests/critest/skip.toml says: its skipped specs skipped, its reruns apart
+/// with their attempts (unless `focus` narrows the run to some specs);
+/// returns the summary of all and the output. `runtime` names it for
+/// people.
 fn run_critest(
     registry: &Registry,
     socket: &Path,
     focus: Option<&str>,
+    id: &str,
     runtime: &str,
 ) -> (Summary, String) {
-    let skip = skips()
+    let list = List::read();
+    let rerun = list.rerun_on(id);
+    let mut skip = list.skipped_on(id);
+    skip.extend(rerun.iter().map(|e| e.spec.as_str()));
+    let once = |focus, skip: &[&str], attempts, what: &str| {
+        critest_once(registry, socket, focus, skip, attempts, what)
+    };
+    let (mut total, mut output) = once(focus, &skip, 1, runtime);
+    if focus.is_some() {
+        return (total, output);
+    }
+    for entry in rerun {
+        let what = format!(
+            "{runtime}, `{}` (up to {} attempts)",
+            entry.spec, entry.attempts
+        );
+        let (s, out) = once(
+            Some(&entry.spec),
+            &list.skipped_on(id),
+            entry.attempts,
+            &what,
+        );
+        total.passed += s.passed;
+        total.failed += s.failed;
+        total.flaked += s.flaked;
+        total.skipped = total.skipped.saturating_sub(s.passed + s.failed);
+        output.push_str(&out);
+    }
+    (total, output)
+}
+
+/// One critest run: `focus` and `skip` as ginkgo takes them, each spec
+/// tried up to `attempts` times. `runtime` names the run for people.
+fn critest_once(
+    registry: &Registry,
+    socket: &Path,
+    focus: Option<&str>,
+    skip: &[&str],
+    attempts: u32,
+    runtime: &str,
+) -> (Summary, String) {
+    let skip = skip
         .iter()
-        .map(|(spec, _)| format!("({spec})"))
+        .map(|spec| format!("({spec})"))
         .collect::<Vec<_>>()
         .join("|");
     let endpoint = format!("unix://{}", socket.display());
@@ -139,6 +171,7 @@ fn run_critest(
         .arg(format!("-ginkgo.skip={skip}"))
         .arg("-ginkgo.no-color")
         .arg("-ginkgo.poll-progress-after=120s")
+        .arg(format!("-ginkgo.flake-attempts={attempts}"))
         .args(focus.map(|f| format!("-ginkgo.focus={f}")))
         .current_dir(work.path())
         .stdin(Stdio::null())
@@ -167,9 +200,10 @@ fn run_critest(
         panic!("{runtime}: critest ({status}) printed no summary:\n{output}\n{errors}")
     });
     eprintln!(
-        "{runtime}: critest {status} in {:?}: {} passed, {} failed, {} skipped, {} pending",
+        "{runtime}: critest {status} in {:?}: {} passed ({} flaked), {} failed, {} skipped, {} pending",
         start.elapsed(),
         summary.passed,
+        summary.flaked,
         summary.failed,
         summary.skipped,
         summary.pending
@@ -242,7 +276,8 @@ fn critest_on_containerd(containerd: Containerd) {
         "containerd {} ({:?})",
         containerd.series, containerd.dialect
     );
-    let (summary, output) = run_critest(&registry, &node.socket, focus().as_deref(), &runtime);
+    let id = format!("containerd-{}", containerd.series);
+    let (summary, output) = run_critest(&registry, &node.socket, focus().as_deref(), &id, &runtime);
     assert_conformant(&runtime, &summary, &output, &node.log_tail());
 }
 
@@ -264,7 +299,8 @@ fn critest_passes_on_crio() {
     let (registry, _images) = registry_with_images();
     let node = CrioNode::start_mirroring(&registry, "", &REGISTRIES);
     route_localhost_to_pods(&registry);
-    let (summary, output) = run_critest(&registry, &node.socket, focus().as_deref(), "CRI-O");
+    let (summary, output) =
+        run_critest(&registry, &node.socket, focus().as_deref(), "crio", "CRI-O");
     assert_conformant("CRI-O", &summary, &output, &node.log_tail());
 }
 
@@ -301,8 +337,13 @@ fn critest_fails_with_a_sandbox_that_exits_at_once() {
     let node = Node::start_mirroring(containerd, &registry, &REGISTRIES);
     let exiting = critest_images::exiting_pause(images.path(), &node.sandbox_image);
     registry.push(&exiting);
-    let (summary, output) =
-        run_critest(&registry, &node.socket, Some("PodSandbox"), "exiting pause");
+    let (summary, output) = run_critest(
+        &registry,
+        &node.socket,
+        Some("PodSandbox"),
+        "containerd-2.1",
+        "exiting pause",
+    );
     assert!(
         summary.failed > 0,
         "critest passed with a sandbox that exits at once: {summary:?}\n{output}"
@@ -318,11 +359,23 @@ fn reads_ginkgos_summary() {
         Some(Summary {
             passed: 2,
             failed: 1,
+            flaked: 0,
             pending: 0,
             skipped: 2
         })
     );
+    let flaky = "SUCCESS! -- 1 Passed | 0 Failed | 1 Flaked | 0 Pending | 112 Skipped";
+    assert_eq!(summary(flaky).map(|s| s.flaked), Some(1));
     assert_eq!(summary("no summary"), None);
-    assert!(!skips().is_empty());
-    assert!(skips().iter().all(|(_, reason)| !reason.trim().is_empty()));
+}
+
+/// tests/critest/skip.toml reads (List::read checks each entry) and names
+/// something for every runtime.
+#[test]
+fn reads_the_skip_list() {
+    let list = List::read();
+    assert!(!list.skip.is_empty());
+    for runtime in RUNTIMES {
+        assert!(!list.skipped_on(runtime).is_empty(), "{runtime}");
+    }
 }
