@@ -168,7 +168,7 @@ test-seccomp: deps build image ## tests/seccomp.rs: deploy/seccomp/pause.json ag
 test-release: deps build ## xtask/tests/reproducible.rs: the OCI packer is reproducible and writes a valid layout
 	cargo test -q --locked -p xtask -p pause-e2e --test reproducible
 
-test-e2e: test-e2e-docker test-e2e-podman test-e2e-containerd test-e2e-crio ## every end-to-end suite below
+test-e2e: test-e2e-docker test-e2e-podman test-e2e-containerd test-e2e-crio test-critest ## every end-to-end suite below
 
 E2E_ENV = PAUSE_IMAGE=$(IMAGE) WORKLOAD_IMAGE=$(WORKLOAD_IMAGE) WORKLOAD_BIN=$(CURDIR)/$(WORKLOAD_BIN) \
   PAUSE_OCI_ARCHIVE=$(CURDIR)/bin/pause-oci.tar WORKLOAD_ARCHIVE=$(CURDIR)/$(WORKLOAD_ARCHIVE)
