@@ -3,9 +3,9 @@
 //! defconfig (tests/critest/build.sh) and its applets as links, an
 //! /etc/passwd and /etc/group, and per image the `USER`, command, marker
 //! file or setuid program cri-tools' own image definitions (images/ in its
-//! module) and Kubernetes' test images give it. Each is an OCI archive that xtask/scripts/push.sh publishes to
-//! the loopback registry; the runtimes reach it as the mirror of the
-//! registries the names carry.
+//! module) and Kubernetes' test images give it. Each is an OCI archive
+//! that xtask/scripts/push.sh publishes to the loopback registry; the
+//! runtimes reach it as the mirror of the registries the names carry.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,7 +23,8 @@ pub fn nonewprivs() -> PathBuf {
     test_support::repo::path("target/critest/nonewprivs")
 }
 
-/// Where the nonewprivs image has its program, setuid root.
+/// Where the nonewprivs image has its program, setuid root (its `Cmd`
+/// names it too).
 const NONEWPRIVS_PATH: &str = "usr/local/bin/nnp";
 
 /// The registries critest's image names carry, which each runtime mirrors

@@ -97,8 +97,8 @@ fn registry_with_images() -> (Registry, tempfile::TempDir) {
 /// Runs critest against the CRI socket `socket` of `id` (one of
 /// [`RUNTIMES`]) from `registry`'s network namespace as
 /// tests/critest/skip.toml says: its skipped specs skipped, its reruns apart
-/// with their attempts (unless `focus` narrows the run to some specs);
-/// returns the summary of all and the output. `runtime` names it for
+/// with their attempts (unless `focus` narrows the run to some specs: then
+/// in one run, once); returns the summary of all and the output. `runtime` names it for
 /// people.
 fn run_critest(
     registry: &Registry,
@@ -108,16 +108,17 @@ fn run_critest(
     runtime: &str,
 ) -> (Summary, String) {
     let list = List::read();
-    let rerun = list.rerun_on(id);
+    let rerun = if focus.is_some() {
+        Vec::new()
+    } else {
+        list.rerun_on(id)
+    };
     let mut skip = list.skipped_on(id);
     skip.extend(rerun.iter().map(|e| e.spec.as_str()));
     let once = |focus, skip: &[&str], attempts, what: &str| {
         critest_once(registry, socket, focus, skip, attempts, what)
     };
     let (mut total, mut output) = once(focus, &skip, 1, runtime);
-    if focus.is_some() {
-        return (total, output);
-    }
     for entry in rerun {
         let what = format!(
             "{runtime}, `{}` (up to {} attempts)",
