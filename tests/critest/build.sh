@@ -37,8 +37,16 @@ apt=(-o "Dir::State::Lists=$work/apt/lists" -o "Dir::Etc::sourcelist=$work/apt/s
   -o Dir::Etc::sourceparts=/nonexistent -o "Dir::Cache=$work/apt/cache" -o Acquire::Languages=none)
 echo "critest: building busybox from Debian 12's source package into $out (about 1 min)"
 start=$SECONDS
-apt-get -qq "${apt[@]}" update
-(cd "$work" && apt-get -qq "${apt[@]}" -o APT::Sandbox::User=root source --download-only busybox </dev/null >/dev/null)
+fetch_failed() {
+  echo "critest: cannot fetch busybox's source package from Debian 12's archive ($1; apt's lists: $work/apt)" >&2
+  exit 1
+}
+# apt-get update only warns when the archive is out of reach; its last
+# warning is then the cause worth naming.
+apt-get -qq "${apt[@]}" update 2>"$work/update.err" || fetch_failed "$(tail -n1 "$work/update.err")"
+(cd "$work" && apt-get -qq "${apt[@]}" -o APT::Sandbox::User=root source --download-only busybox \
+  </dev/null >/dev/null 2>"$work/source.err") ||
+  fetch_failed "$(cat "$work/update.err" "$work/source.err" | grep -m1 -E '^(W|E):' || tail -n1 "$work/source.err")"
 got=$(sha256sum "$work/$tarball" 2>/dev/null | cut -c1-64) || true
 if [ "$got" != "$tarball_sha256" ]; then
   echo "critest: Debian 12's busybox source is not $tarball with sha256 $tarball_sha256 (got: ${got:-no such file}; $(ls "$work" | tr '\n' ' '))" >&2
