@@ -61,7 +61,7 @@ WORKLOAD_ARCHIVE := target/e2e/pause-workload.docker.tar
   test lint test-behaviour test-behaviour-emulated test-stress test-stress-emulated test-seccomp \
   test-release test-e2e test-e2e-docker test-e2e-podman test-e2e-containerd test-e2e-crio test-critest \
   test-interrupt sweep \
-  bench bench-quick bench-density deps deps-pinned deps-go clean FORCE \
+  bench bench-quick bench-density bench-reapcount deps deps-pinned deps-go clean FORCE \
   workload workload-image docker-pause-image podman-archives kind-node-image kind kind-delete test-kind
 
 help: ## list the targets
@@ -234,6 +234,9 @@ bench: deps build workload ## pause next to catatonit -P (and REF_PAUSE=/path): 
 bench-quick: deps build workload ## the whole benchmark harness with few iterations, asserting no timing (CI)
 	cargo test -q --locked -p pause-bench
 	$(BENCH) --quick --out target/bench-quick --command "make bench-quick"
+
+bench-reapcount: deps bin/pause-linux-$(HOST_ARCH) ## instructions and system calls per reaped orphan, pause next to catatonit -P (part of bench): benches/results/reapcount.*
+	$(BENCH) --reap-counts --out $(BENCH_OUT) --command "make bench-reapcount"
 
 # Node sizes for bench-density, e.g. DENSITY_PODS=10,110; empty is 10,110,250.
 DENSITY_PODS ?=

@@ -19,6 +19,8 @@ pub struct Args {
     pub density: bool,
     /// Set in the child process of the density phase: where it writes.
     pub density_child: Option<PathBuf>,
+    /// Only the reaping counts (`make bench-reapcount`).
+    pub reap_counts: bool,
     /// Node sizes instead of the plan's (`--density-pods 10,110`).
     pub density_pods: Option<Vec<usize>>,
 }
@@ -27,8 +29,9 @@ fn usage() -> ! {
     eprintln!(
         "usage: pause-bench [--quick] [--out DIR] [--bin-dir DIR] [--arch ARCH] [--catatonit PATH]\n\
          \x20                  [--ref PATH] [--oci-archive PATH] [--command TEXT]\n\
-         \x20                  [--density] [--density-pods N,N,...]\n\
+         \x20                  [--density] [--density-pods N,N,...] [--reap-counts]\n\
          --density runs only the node-density phase (writes density.md, density.json, density.svg).\n\
+         --reap-counts runs only the reaping counts (writes reapcount.md, reapcount.json).\n\
          REF_PAUSE=/path/to/pause in the environment is the same as --ref."
     );
     std::process::exit(2)
@@ -50,6 +53,7 @@ pub fn parse() -> Args {
         density: false,
         density_child: None,
         density_pods: None,
+        reap_counts: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -67,6 +71,7 @@ pub fn parse() -> Args {
             "--command" => a.command = val(),
             "--sandbox-only" => a.sandbox_only = Some(val().into()),
             "--density" => a.density = true,
+            "--reap-counts" => a.reap_counts = true,
             "--density-child" => a.density_child = Some(val().into()),
             "--density-pods" => a.density_pods = Some(pod_counts(&val())),
             _ => usage(),

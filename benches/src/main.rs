@@ -51,12 +51,16 @@ fn main() {
     if bench.args.density {
         return density_only(bench);
     }
+    if bench.args.reap_counts {
+        return reap_counts_only(bench);
+    }
     let mut m = vec![Measured::default(); bench.peers.len()];
     let load_start = machine::loadavg();
     let sizes = single::sizes::measure(&bench, &mut m);
     single::callgrind::measure(&bench, &mut m);
     single::latency::measure(&bench, &mut m);
     single::reaping::measure(&bench, &mut m);
+    single::reapcount::measure(&bench, &mut m);
     single::idle::measure(&bench, &mut m);
     let sandbox = sandbox::measure(&bench, &mut m);
     let density = density::phase::measure(&bench);
@@ -88,6 +92,25 @@ fn density_only(bench: Bench) {
         }
         std::process::exit(1);
     }
+}
+
+/// `make bench-reapcount`: the reaping counts alone, written beside the
+/// table as reapcount.md and reapcount.json.
+fn reap_counts_only(bench: Bench) {
+    let load_start = machine::loadavg();
+    let mut m = vec![Measured::default(); bench.peers.len()];
+    single::reapcount::measure(&bench, &mut m);
+    bench.done(&m, true);
+    let out = bench.args.out.clone();
+    let results = results(
+        bench,
+        m,
+        single::sizes::Sizes::none(),
+        sandbox::Outcome::default(),
+        density::phase::Outcome::default(),
+        load_start,
+    );
+    report::write_reap_counts(&results, &out);
 }
 
 /// Everything the run found, for the report.

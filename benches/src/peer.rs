@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 /// Runs the instruction count (single/callgrind.rs); checked with the peers
 /// so that a run without it stops before measuring anything.
 pub const VALGRIND: &str = "/usr/bin/valgrind";
+/// Counts the system calls per reaped orphan (single/reapcount).
+pub const STRACE: &str = "/usr/bin/strace";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Peer {
@@ -74,8 +76,8 @@ pub fn peers_of(args: &Args) -> Vec<Peer> {
     peers
 }
 
-/// The peers, each described by file(1); exits saying why when a peer or
-/// valgrind is missing, before anything is measured.
+/// The peers, each described by file(1); exits saying why when a peer,
+/// valgrind or strace is missing, before anything is measured.
 pub fn checked(args: &Args) -> Vec<Peer> {
     let mut peers = peers_of(args);
     let mut fatal = Vec::new();
@@ -85,8 +87,10 @@ pub fn checked(args: &Args) -> Vec<Peer> {
         }
         p.kind = file_kind(&p.path);
     }
-    if !Path::new(VALGRIND).is_file() {
-        fatal.push("valgrind not installed (make deps)".into());
+    for tool in [VALGRIND, STRACE] {
+        if !Path::new(tool).is_file() {
+            fatal.push(format!("{tool} not installed (make deps)"));
+        }
     }
     if !fatal.is_empty() {
         for f in &fatal {

@@ -11,6 +11,9 @@ pub struct Plan {
     pub callgrind_runs: usize,
     pub orphans: usize,
     pub reap_rounds: usize,
+    /// Runs of the reaping counts, and their storm sizes (besides 0).
+    pub count_runs: usize,
+    pub count_orphans: Vec<usize>,
     pub idle_seconds: u64,
     pub sandbox_runs: usize,
     /// Node sizes of the density phase, in sandbox-only pods.
@@ -43,6 +46,8 @@ impl Plan {
             callgrind_runs: 3,
             orphans: 10_000,
             reap_rounds: 5,
+            count_runs: 3,
+            count_orphans: vec![1_000, 10_000],
             idle_seconds: 10,
             sandbox_runs: 50,
             // kubelet's default maximum, and what many clusters run.
@@ -61,6 +66,8 @@ impl Plan {
             callgrind_runs: 1,
             orphans: 300,
             reap_rounds: 1,
+            count_runs: 1,
+            count_orphans: vec![20, 200],
             idle_seconds: 1,
             sandbox_runs: 2,
             density_pods: vec![3],

@@ -26,14 +26,36 @@ pub struct Measured {
     pub reap_last_exit_ms: Option<stats::Summary>,
     pub reap_release_ms: Option<stats::Summary>,
     pub zombies_left: Option<usize>,
-    /// The peer's CPU per reaped orphan over the storm, µs: utime+stime,
-    /// and the scheduler's run time (see single/cpu.rs).
-    pub reap_cpu_tick_us: Option<stats::Summary>,
+    /// The peer's CPU per reaped orphan over the storm, µs: the scheduler's
+    /// run time (see single/cpu.rs). It moves with the machine's load.
     pub reap_cpu_run_us: Option<stats::Summary>,
+    /// Instructions and system calls per reaped orphan, which repeat: one
+    /// entry per storm size, 0 orphans first (single/reapcount).
+    pub reap_counts: Vec<ReapCount>,
     pub idle_switches: Option<u64>,
     pub idle_ticks: Option<u64>,
     pub sandbox: Option<lifecycle::Figures>,
     pub errors: Vec<String>,
+}
+
+/// The counts of one storm size over the runs (single/reapcount): whole
+/// lives, and per orphan (less the life without orphans, divided by them).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReapCount {
+    pub orphans: usize,
+    /// User-space instructions (callgrind) of the whole life.
+    pub instructions: Option<stats::Summary>,
+    /// System calls (strace -c) from ready to exit.
+    pub syscalls: Option<stats::Summary>,
+    /// Both, run by run.
+    pub instructions_each: Vec<u64>,
+    pub syscalls_each: Vec<u64>,
+    /// None for the life without orphans.
+    pub instructions_per_orphan: Option<stats::Summary>,
+    pub syscalls_per_orphan: Option<stats::Summary>,
+    /// The calls whose count the orphans changed, per orphan, in the first
+    /// run, most first.
+    pub syscalls_by_name: Vec<(String, f64)>,
 }
 
 #[derive(Debug, Serialize)]

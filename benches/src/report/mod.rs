@@ -7,6 +7,7 @@ mod chart;
 pub mod density;
 mod density_chart;
 mod number;
+mod reap_counts;
 mod table;
 
 use crate::results::{Density, Results};
@@ -49,6 +50,47 @@ pub fn write(results: &Results, out: &std::path::Path) {
 /// Fails the run when a figure that should have been measured was not.
 pub fn exit_if_incomplete(results: &Results) {
     let missing = table::missing(results);
+    if !missing.is_empty() {
+        for x in &missing {
+            eprintln!("pause-bench: not measured: {x}");
+        }
+        std::process::exit(1);
+    }
+}
+
+/// Writes the reaping counts alone (also printed): reapcount.md and
+/// reapcount.json in `out`; exits with 1 when a count is missing.
+pub fn write_reap_counts(r: &Results, out: &std::path::Path) {
+    let markdown = reap_counts::markdown(r);
+    print!("{markdown}");
+    let json = serde_json::json!({
+        "command": r.command,
+        "machine": r.machine,
+        "plan": r.plan,
+        "peers": r.peers,
+        "counts": r.peers.iter().zip(&r.measured).map(|(p, x)| serde_json::json!({
+            "peer": p.key,
+            "reap_counts": x.reap_counts,
+            "errors": x.errors,
+        })).collect::<Vec<_>>(),
+    });
+    let write = || -> std::io::Result<()> {
+        std::fs::create_dir_all(out)?;
+        std::fs::write(out.join("reapcount.md"), &markdown)?;
+        std::fs::write(
+            out.join("reapcount.json"),
+            serde_json::to_string_pretty(&json)? + "\n",
+        )
+    };
+    if let Err(e) = write() {
+        eprintln!("pause-bench: writing {}: {e}", out.display());
+        std::process::exit(1);
+    }
+    eprintln!(
+        "pause-bench: wrote {}/reapcount.md, reapcount.json",
+        out.display()
+    );
+    let missing = reap_counts::missing(r);
     if !missing.is_empty() {
         for x in &missing {
             eprintln!("pause-bench: not measured: {x}");

@@ -6,7 +6,7 @@ use crate::stats::{Latency, Summary};
 use crate::{Measured, Results};
 use std::fmt::Write;
 
-fn summary(s: &Option<Summary>) -> String {
+pub(super) fn summary(s: &Option<Summary>) -> String {
     match s {
         Some(s) if s.min == s.max => num(s.median),
         Some(s) => format!("{} ({}–{})", num(s.median), num(s.min), num(s.max)),
@@ -41,7 +41,7 @@ fn best_other(r: &Results, f: impl Fn(&Measured) -> Option<f64>) -> Option<f64> 
         .min_by(|a, b| a.total_cmp(b))
 }
 
-fn ratio(r: &Results, f: impl Fn(&Measured) -> Option<f64> + Copy) -> Option<f64> {
+pub(super) fn ratio(r: &Results, f: impl Fn(&Measured) -> Option<f64> + Copy) -> Option<f64> {
     Some(f(&r.measured[0])? / best_other(r, f)?)
 }
 
@@ -89,13 +89,13 @@ fn table(r: &Results) -> String {
     t.o
 }
 
-struct Table<'a> {
-    r: &'a Results,
+pub(super) struct Table<'a> {
+    pub(super) r: &'a Results,
     o: String,
 }
 
 impl<'a> Table<'a> {
-    fn new(r: &'a Results) -> Self {
+    pub(super) fn new(r: &'a Results) -> Self {
         let mut head = String::from("| figure |");
         let mut rule = String::from("|---|");
         for p in &r.peers {
@@ -111,7 +111,7 @@ impl<'a> Table<'a> {
     }
 
     /// A row; `ok` is whether pause met `target` (no verdict without a target).
-    fn row(&mut self, name: &str, cells: Vec<String>, target: &str, ok: Option<bool>) {
+    pub(super) fn row(&mut self, name: &str, cells: Vec<String>, target: &str, ok: Option<bool>) {
         let _ = write!(self.o, "| {name} |");
         for c in cells {
             let _ = write!(self.o, " {c} |");
@@ -121,15 +121,19 @@ impl<'a> Table<'a> {
     }
 
     /// One cell per peer.
-    fn each(&self, f: impl Fn(&Measured) -> String) -> Vec<String> {
+    pub(super) fn each(&self, f: impl Fn(&Measured) -> String) -> Vec<String> {
         self.r.measured.iter().map(f).collect()
     }
 
     /// A cell for pause only, a dash for every other peer.
-    fn dash(&self, first: String) -> Vec<String> {
+    pub(super) fn dash(&self, first: String) -> Vec<String> {
         std::iter::once(first)
             .chain((1..self.r.peers.len()).map(|_| "–".to_string()))
             .collect()
+    }
+
+    pub(super) fn into_text(self) -> String {
+        self.o
     }
 
     /// Pause's own figures.
@@ -269,23 +273,16 @@ fn reaping_rows(t: &mut Table) {
     let cells = t.each(|x| opt(x.zombies_left.map(|z| z as u64)));
     let ok = t.me().zombies_left.map(|z| z == 0);
     t.row("reaping: zombies left", cells, "0", ok);
+    super::reap_counts::rows(t);
 }
 
-/// Reaping as work: the peer's CPU per orphan, which holds still from run
-/// to run where the latency above does not.
+/// Reaping as work: the peer's CPU per orphan, shown without a target, as
+/// it moves with the machine's load from run to run (the counts of
+/// report/reap_counts.rs are what repeat).
 fn reaping_cpu_rows(t: &mut Table) {
-    let r = t.r;
-    let run = |x: &Measured| x.reap_cpu_run_us.map(|s| s.median);
     let cells = t.each(|x| summary(&x.reap_cpu_run_us));
     t.row(
-        "reaping CPU µs per orphan (schedstat run time), median (min–max)",
-        cells,
-        "median ≤ best peer",
-        ratio(r, run).map(|q| q <= 1.0),
-    );
-    let cells = t.each(|x| summary(&x.reap_cpu_tick_us));
-    t.row(
-        "reaping CPU µs per orphan (utime+stime, 10 ms ticks)",
+        "reaping CPU µs per orphan (schedstat run time; moves with the load), median (min–max)",
         cells,
         "",
         None,
@@ -384,7 +381,8 @@ fn notes(r: &Results) -> String {
          Images: each binary alone in a deterministic one-file layer (gzip -9), wrapped in an OCI \
          image layout. Instructions: `valgrind --tool=callgrind`, whole process life from exec to \
          exit after SIGTERM. Reaping: orphans are forked inside the peer's namespace and reparented \
-         to it, then all released at once. Figures that could not be measured say so."
+         to it, then all released at once. {} Figures that could not be measured say so.",
+        super::reap_counts::method(r)
     );
     o
 }
@@ -444,7 +442,7 @@ fn short_rev(rev: &str) -> String {
 pub fn missing(r: &Results) -> Vec<String> {
     let mut out = Vec::new();
     for (p, x) in r.peers.iter().zip(&r.measured) {
-        let checks: [(&str, bool); 13] = [
+        let checks: [(&str, bool); 14] = [
             ("binary bytes", x.binary_bytes.is_some()),
             ("image bytes", x.image.is_some()),
             ("idle memory", x.vmrss_kb.is_some() && x.pss_kb.is_some()),
@@ -454,6 +452,7 @@ pub fn missing(r: &Results) -> Vec<String> {
             ("reaping time", x.reap_last_exit_ms.is_some()),
             ("zombies left", x.zombies_left.is_some()),
             ("reaping CPU", x.reap_cpu_run_us.is_some()),
+            ("reaping counts", super::reap_counts::complete(&r.plan, x)),
             ("idle context switches", x.idle_switches.is_some()),
             ("idle CPU ticks", x.idle_ticks.is_some()),
             ("no errors", x.errors.is_empty()),

@@ -11,6 +11,7 @@ use std::path::Path;
 use test_support::ci;
 
 /// How the sandbox figure was taken, or why not.
+#[derive(Default)]
 pub struct Outcome {
     pub note: String,
     /// Whether the figure had to be measured (runtime present, or CI).

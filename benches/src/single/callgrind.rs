@@ -45,7 +45,12 @@ fn count(peer: &Peer, tmp: &Path, run: usize, null: &OwnedFd) -> Result<u64, Str
         format!("under valgrind: {e}; {log}")
     })?;
     guard.stop()?;
-    let text = std::fs::read_to_string(&out).map_err(|e| format!("read {}: {e}", out.display()))?;
+    totals(&out)
+}
+
+/// The total of instructions (Ir) callgrind wrote into `out`.
+pub fn totals(out: &Path) -> Result<u64, String> {
+    let text = std::fs::read_to_string(out).map_err(|e| format!("read {}: {e}", out.display()))?;
     text.lines()
         .find_map(|l| {
             l.strip_prefix("totals:")

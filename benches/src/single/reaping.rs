@@ -18,7 +18,6 @@ use test_support::spawn;
 struct Samples {
     last_exit_ms: Vec<f64>,
     release_ms: Vec<f64>,
-    tick_us_per_orphan: Vec<f64>,
     run_us_per_orphan: Vec<f64>,
 }
 
@@ -47,7 +46,6 @@ pub fn measure(b: &Bench, m: &mut [Measured]) {
     for (x, s) in m.iter_mut().zip(&samples) {
         x.reap_last_exit_ms = stats::summary(&s.last_exit_ms);
         x.reap_release_ms = stats::summary(&s.release_ms);
-        x.reap_cpu_tick_us = stats::summary(&s.tick_us_per_orphan);
         x.reap_cpu_run_us = stats::summary(&s.run_us_per_orphan);
     }
 }
@@ -69,9 +67,8 @@ fn round_of(
     let r = watch_reaping(pid, orphans, Duration::from_secs(30))?;
     s.last_exit_ms.push(r.last_exit_to_clear_ns as f64 / 1e6);
     s.release_ms.push(r.release_to_clear_ns as f64 / 1e6);
-    let per_orphan_us = |ns: u64| ns as f64 / 1e3 / orphans as f64;
-    s.tick_us_per_orphan.push(per_orphan_us(r.cpu.ticks_ns));
-    s.run_us_per_orphan.push(per_orphan_us(r.cpu.run_ns));
+    s.run_us_per_orphan
+        .push(r.cpu.run_ns as f64 / 1e3 / orphans as f64);
     let left = m.zombies_left.unwrap_or(0).max(r.zombies_left);
     m.zombies_left = Some(left);
     guard.stop()?;

@@ -13,6 +13,16 @@ pub struct Sizes {
     pub oci_archive: Option<(String, Result<image::ImageBytes, String>)>,
 }
 
+impl Sizes {
+    /// For a run that measures no size.
+    pub fn none() -> Sizes {
+        Sizes {
+            arch_sizes: Vec::new(),
+            oci_archive: None,
+        }
+    }
+}
+
 pub fn measure(b: &Bench, m: &mut [Measured]) -> Sizes {
     b.step("binary and image bytes");
     let arch_sizes = xtask::size::ARCHES

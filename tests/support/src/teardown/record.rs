@@ -50,6 +50,7 @@ pub struct Run {
 impl Run {
     pub fn label(&self) -> String {
         match &self.owner {
+            Some(p) if p.alive() => format!("run {} (running)", p.pid),
             Some(p) => format!("run {} (gone)", p.pid),
             None => format!("{}", self.dir.display()),
         }
