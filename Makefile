@@ -168,7 +168,7 @@ test-seccomp: deps build image ## tests/seccomp.rs: deploy/seccomp/pause.json ag
 test-release: deps build ## xtask/tests/reproducible.rs: the OCI packer is reproducible and writes a valid layout
 	cargo test -q --locked -p xtask -p pause-e2e --test reproducible
 
-test-e2e: test-e2e-docker test-e2e-podman test-e2e-containerd test-e2e-crio test-e2e-kubernetes ## every end-to-end suite below
+test-e2e: test-e2e-docker test-e2e-podman test-e2e-containerd test-e2e-crio test-critest test-e2e-kubernetes ## every end-to-end suite below
 
 E2E_ENV = PAUSE_IMAGE=$(IMAGE) WORKLOAD_IMAGE=$(WORKLOAD_IMAGE) WORKLOAD_BIN=$(CURDIR)/$(WORKLOAD_BIN) \
   PAUSE_OCI_ARCHIVE=$(CURDIR)/bin/pause-oci.tar WORKLOAD_ARCHIVE=$(CURDIR)/$(WORKLOAD_ARCHIVE)
@@ -198,8 +198,9 @@ test-e2e-crio: deps oci workload ## tests/e2e/tests/crio.rs: CRI-O 1.34 (built f
 
 test-critest: deps oci ## tests/e2e/tests/critest.rs: cri-tools' critest on containerd 1.7, 2.1 and CRI-O with this image as the sandbox image
 	@tests/go/build.sh cri-tools cri-o
+	@tests/critest/build.sh
 	@# One runtime at a time: critest's host-port specs use fixed ports, and each run wants both cores.
-	$(E2E) --test critest -- --test-threads 1
+	$(E2E) --test critest -- --test-threads 1 --nocapture
 
 # Two clusters at a time: each spends most of its 5 1/2 minutes waiting for
 # kubelet's image GC period; more than two would crowd two cores' start-ups.
@@ -265,13 +266,18 @@ DEBS_KIND    := mmdebstrap golang-github-containernetworking-plugin-dnsname
 # strace records system calls; scmp_sys_resolver (package seccomp) checks names,
 # and linux-libc-dev's generic table those of LoongArch, which it does not know.
 DEBS_TRACE   := strace jq seccomp linux-libc-dev
+# catatonit: a peer in the benchmark, and the reaping parent of the suites' CRI-O (tests/support/src/cri/crio.rs).
 DEBS_BENCH   := valgrind catatonit file
 # Rootless podman: newuidmap/newgidmap map a user's subordinate ids; slirp4netns is its network.
 DEBS_ROOTLESS := uidmap slirp4netns
 # What the Go programs of tests/go/ need: cgo headers for CRI-O's seccomp support, and
 # nft, without which CRI-O 1.34.0 crashes on the first hostPort (a nil nftables manager).
 DEBS_GO      := libseccomp-dev nftables
-DEBS         := $(DEBS_BUILD) $(DEBS_GO) $(DEBS_EMULATE) $(DEBS_ENGINES) $(DEBS_TRACE) $(DEBS_BENCH) $(DEBS_ROOTLESS) $(DEBS_KIND)
+# critest's test images (tests/critest/build.sh): busybox from its source (a
+# .tar.bz2) and the nonewprivs program, both linked statically.
+DEBS_CRITEST := gcc libc6-dev make bzip2
+DEBS         := $(DEBS_BUILD) $(DEBS_GO) $(DEBS_EMULATE) $(DEBS_ENGINES) $(DEBS_TRACE) $(DEBS_BENCH) $(DEBS_ROOTLESS) $(DEBS_KIND) \
+  $(DEBS_CRITEST)
 
 deps: deps-pinned ## install the Debian packages, Rust targets and components that the build and every suite need
 	@missing=$$(for p in $(DEBS); do \

@@ -4,6 +4,7 @@
 //! test_support's.
 
 pub mod critest_images;
+pub mod critest_specs;
 pub mod layout;
 pub mod sandbox_user;
 
