@@ -517,12 +517,13 @@ fn kubelet_newest_on_containerd_1_7() {
     node_lifecycle(Release::NEWEST, CONTAINERD_1_7);
 }
 
-/// containerd 1.6 does not report the sandbox image as pinned (1.7 and
-/// later do), and kubelet since 1.29 keeps an image no container uses only
-/// when the runtime says it is pinned: kubelet's own image GC deletes the
-/// sandbox image while pods run on it, and once the registry is down a new
-/// pod cannot get its sandbox. What a 1.6 node does, asserted so that a
-/// change is seen.
+/// containerd 1.6.20 does not report the sandbox image as pinned (1.7 and
+/// later do), and kubelet 1.37 counts only containers' images as in use and
+/// keeps an unused one only when the runtime says it is pinned (its log at
+/// --v=5: `"Image ID is pinned" ... pinned=false`): kubelet's own image GC
+/// deletes the sandbox image while pods run on it, and once the registry is
+/// down a new pod cannot get its sandbox. What a 1.6 node does, asserted so
+/// that a change is seen.
 #[test]
 fn kubelet_newest_on_containerd_1_6_collects_the_sandbox_image() {
     let dir = tempfile::tempdir().unwrap();

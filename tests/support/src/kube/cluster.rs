@@ -123,10 +123,24 @@ impl Cluster {
         for (archive, reference) in &cluster.options.preload {
             cluster.node().import(archive, reference);
         }
+        cluster.pull_sandbox_image()?;
         cluster.start_control_plane()?;
         cluster.start_kubelet()?;
         cluster.wait_node_ready()?;
         Ok(cluster)
+    }
+
+    /// Pulls the sandbox image from the registry through CRI before kubelet
+    /// starts, as `kubeadm config images pull` does on a new node. kubelet
+    /// then knows it from its first image pass, so at the next one, 5 min
+    /// later, it is older than imageMinimumGCAge and only the runtime's pin
+    /// keeps it. Pulled at the first pod instead, it would be first seen at
+    /// that later pass, too young to collect, and the GC check could not fail.
+    fn pull_sandbox_image(&self) -> Result<(), String> {
+        let image = &self.node().sandbox_image;
+        self.node()
+            .pull(image)
+            .map_err(|e| format!("pulling the sandbox image {image} from the registry: {e}"))
     }
 
     fn netns(&self) -> &NetNs {
