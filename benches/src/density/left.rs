@@ -9,6 +9,14 @@ use test_support::procfs;
 
 /// Everything found; empty when the batch cleaned up after itself.
 pub fn leftovers(node: &Node, ids: &[String], pod_cgroups: &[String]) -> Vec<String> {
+    let mut found = on_node(node, ids);
+    found.extend(cgroups(&node.cgroup_parent(), pod_cgroups));
+    found
+}
+
+/// What the node's runtime keeps of pods `ids`: processes naming them (their
+/// shims), mounts and network namespaces under its directory, veths, IPs.
+pub(super) fn on_node(node: &Node, ids: &[String]) -> Vec<String> {
     let mut found = Vec::new();
     for (pid, cmdline) in procfs::command_lines() {
         if ids.iter().any(|id| cmdline.contains(id.as_str())) {
@@ -21,7 +29,6 @@ pub fn leftovers(node: &Node, ids: &[String], pod_cgroups: &[String]) -> Vec<Str
     found.extend(named_under(node.dir.path(), "netns", "network namespace"));
     found.extend(veths(node.pid()));
     found.extend(reserved_ips(&node.dir.path().join("cni/ipam")));
-    found.extend(cgroups(&node.cgroup_parent(), pod_cgroups));
     found
 }
 
