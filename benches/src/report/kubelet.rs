@@ -27,6 +27,7 @@ pub fn markdown(peers: &[Peer], d: &Outcome) -> String {
         o.push_str(&time_table(&runs));
         o.push_str(&memory_table(&runs));
         o.push_str(&cpu_table(&runs));
+        o.push_str(&ratio_table(&runs));
         o.push_str(LEGEND);
     }
     if let Some(e) = &d.error {
@@ -97,7 +98,7 @@ fn memory_table(runs: &[(&Peer, &Run)]) -> String {
             num(shims),
             num(sandboxes),
             num(containers),
-            signed(kubelet + containerd + shims + sandboxes + containers),
+            signed(r.per_pod(node_total_kb(r) as i64)),
             signed(r.per_pod(grow(
                 m.mem_available_with_pods_kb,
                 m.mem_available_before_kb
@@ -125,12 +126,63 @@ fn cpu_table(runs: &[(&Peer, &Run)]) -> String {
             c.seconds,
             num(c.kubelet_ms),
             num(c.containerd_ms),
-            num(c.shims_ms),
+            ms(c.shims_ms),
             ms(c.sandboxes_ms),
-            num(c.containers_ms),
+            ms(c.containers_ms),
         );
     }
     o
+}
+
+/// The first peer (this project's pause) over each other, on the figures
+/// of one run that the sandbox decides: its processes' memory and CPU. The
+/// node's total and the time to Ready are there to show how little of them
+/// the sandbox is; a ratio near 1 there is containerd, runc and kubelet.
+fn ratio_table(runs: &[(&Peer, &Run)]) -> String {
+    let Some(((first, me), rest)) = runs.split_first() else {
+        return String::new();
+    };
+    if rest.is_empty() {
+        return String::new();
+    }
+    let mut o = format!(
+        "\n| {} / … | sandboxes PSS | node total PSS | first create → all Ready | sandboxes idle CPU |\n\
+         |---|---:|---:|---:|---:|\n",
+        first.label
+    );
+    for (p, r) in rest {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} |",
+            p.label,
+            ratio(me.memory.sandboxes_kb as f64, r.memory.sandboxes_kb as f64),
+            ratio(node_total_kb(me), node_total_kb(r)),
+            ratio(me.all_ready_s, r.all_ready_s),
+            ratio(me.idle.sandboxes_ms, r.idle.sandboxes_ms),
+        );
+    }
+    o
+}
+
+/// What the node spends on its pods, kB: kubelet's and containerd's growth
+/// and the shims', sandboxes' and containers' sums.
+pub fn node_total_kb(r: &Run) -> f64 {
+    let m = &r.memory;
+    let grow = |before: u64, with: u64| with as f64 - before as f64;
+    grow(m.kubelet_before_kb, m.kubelet_with_pods_kb)
+        + grow(m.containerd_before_kb, m.containerd_with_pods_kb)
+        + (m.shims_kb + m.sandboxes_kb + m.containers_kb) as f64
+}
+
+/// a / b to three places; "–" when b is 0 (nothing to compare with).
+fn ratio(a: f64, b: f64) -> String {
+    if b > 0.0 {
+        format!("{:.3}", a / b)
+    } else if a == 0.0 {
+        "0 / 0".into()
+    } else {
+        "–".into()
+    }
 }
 
 /// Small run times with their precision (the scheduler counts ns).
@@ -168,4 +220,83 @@ pub fn missing(peers: &[Peer], d: &Outcome) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::density::kubelet::{IdleCpu, NodeMemory};
+
+    fn peer(key: &str) -> Peer {
+        Peer {
+            key: key.into(),
+            label: key.into(),
+            path: "/x".into(),
+            args: vec![],
+            image_name: "x".into(),
+            kind: String::new(),
+        }
+    }
+
+    fn run(peer: &str, sandboxes_kb: u64, left: Vec<String>) -> Run {
+        Run {
+            peer: peer.into(),
+            pods: 2,
+            kubelet: String::new(),
+            containerd: String::new(),
+            node_ready_s: 1.0,
+            all_ready_s: 2.0,
+            memory: NodeMemory {
+                kubelet_before_kb: 100,
+                kubelet_with_pods_kb: 104,
+                containerd_before_kb: 50,
+                containerd_with_pods_kb: 48,
+                shims_kb: 10,
+                sandboxes_kb,
+                containers_kb: 6,
+                ..Default::default()
+            },
+            idle: IdleCpu::default(),
+            deleted_s: 1.0,
+            gone_s: 2.0,
+            left,
+        }
+    }
+
+    fn outcome(runs: Vec<Run>) -> Outcome {
+        Outcome {
+            required: true,
+            runs,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_node_total_is_the_growth_and_the_sums() {
+        // kubelet +4, containerd −2, shims 10, sandboxes 8, containers 6.
+        assert_eq!(node_total_kb(&run("a", 8, vec![])), 26.0);
+    }
+
+    #[test]
+    fn ratios_are_of_the_first_peer_over_each_other() {
+        let (a, b) = (peer("a"), peer("b"));
+        let (ra, rb) = (run("a", 1, vec![]), run("b", 4, vec![]));
+        let table = ratio_table(&[(&a, &ra), (&b, &rb)]);
+        assert!(table.contains("| b | 0.250 |"), "{table}");
+        assert!(table.contains("| 0 / 0 |"), "{table}");
+    }
+
+    #[test]
+    fn anything_left_or_a_peer_missing_is_not_measured() {
+        let peers = [peer("a"), peer("b")];
+        let clean = outcome(vec![run("a", 1, vec![]), run("b", 1, vec![])]);
+        assert!(missing(&peers, &clean).is_empty());
+        let left = outcome(vec![run("a", 1, vec!["mount /m".into()])]);
+        let why = missing(&peers, &left);
+        assert!(
+            why.iter()
+                .any(|w| w.contains("a: left after deleting the pods: mount /m"))
+        );
+        assert!(why.iter().any(|w| w.contains("b: no kubelet density run")));
+    }
 }
