@@ -112,9 +112,10 @@ fn cgroups(node_parent: &str, pod_cgroups: &[String]) -> Vec<String> {
 
 /// What other runs have on this host, before or after the phase: their
 /// recorded resources still there (`test_support::teardown`), and any node
-/// cgroup (`pause-cri.*`, in any hierarchy) that is not this run's, such as
-/// one a run from before the records existed left. A figure measured next to
-/// them is not a clean host's.
+/// cgroup (`pause-cri.*`, or a Kubernetes node's pod root `pause-kube-*`, in
+/// any hierarchy) that is not this run's, such as one a run from before the
+/// records existed left, or one of a run recorded in another state
+/// directory. A figure measured next to them is not a clean host's.
 pub fn others_on_host() -> Vec<String> {
     let mut found = test_support::teardown::others_left();
     let mut nodes = std::collections::BTreeMap::<String, usize>::new();
@@ -125,7 +126,8 @@ pub fn others_on_host() -> Vec<String> {
     {
         for e in std::fs::read_dir(h.path()).into_iter().flatten().flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with("pause-cri.") && e.file_type().is_ok_and(|t| t.is_dir()) {
+            let node = name.starts_with("pause-cri.") || name.starts_with("pause-kube-");
+            if node && e.file_type().is_ok_and(|t| t.is_dir()) {
                 *nodes.entry(name).or_default() += 1;
             }
         }
