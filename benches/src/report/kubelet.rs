@@ -199,7 +199,8 @@ fn signed(v: f64) -> String {
 }
 
 /// Why the phase is incomplete, if it should have run: a failure, a peer
-/// missing, or anything left behind.
+/// missing, another run's resources on the host (as for the CRI density
+/// phase: its figures would include them), or anything left behind.
 pub fn missing(peers: &[Peer], d: &Outcome) -> Vec<String> {
     if !d.required {
         return Vec::new();
@@ -207,6 +208,12 @@ pub fn missing(peers: &[Peer], d: &Outcome) -> Vec<String> {
     let mut out: Vec<String> = d.error.iter().cloned().collect();
     if d.runs.is_empty() && d.error.is_none() {
         out.push(d.note.clone());
+    }
+    if !d.others.is_empty() {
+        out.push(format!(
+            "density with kubelet: measured on a host carrying another run's resources: {}",
+            d.others.join("; ")
+        ));
     }
     for p in peers {
         match d.runs.iter().find(|r| r.peer == p.key) {
@@ -298,5 +305,12 @@ mod tests {
                 .any(|w| w.contains("a: left after deleting the pods: mount /m"))
         );
         assert!(why.iter().any(|w| w.contains("b: no kubelet density run")));
+        let mut crowded = clean;
+        crowded.others = vec!["cgroup pause-kube-x (in 10 hierarchies)".into()];
+        let why = missing(&peers, &crowded);
+        assert!(
+            why.iter()
+                .any(|w| w.contains("another run's resources: cgroup pause-kube-x"))
+        );
     }
 }
