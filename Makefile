@@ -61,7 +61,7 @@ WORKLOAD_ARCHIVE := target/e2e/pause-workload.docker.tar
   test lint test-behaviour test-behaviour-emulated test-stress test-stress-emulated test-seccomp \
   test-release test-e2e test-e2e-docker test-e2e-podman test-e2e-containerd test-e2e-crio test-critest \
   test-e2e-kubernetes test-interrupt sweep \
-  bench bench-quick bench-density bench-reapcount deps deps-pinned deps-go clean FORCE \
+  bench bench-quick bench-density bench-density-kubelet bench-reapcount deps deps-pinned deps-go clean FORCE \
   workload workload-image docker-pause-image podman-archives kind-node-image kind kind-delete test-kind
 
 help: ## list the targets
@@ -241,6 +241,8 @@ bench: deps build workload ## pause next to catatonit -P (and REF_PAUSE=/path): 
 bench-quick: deps build workload ## the whole benchmark harness with few iterations, asserting no timing (CI)
 	cargo test -q --locked -p pause-bench
 	$(BENCH) --quick --out target/bench-quick --command "make bench-quick"
+	@tests/go/build.sh kubernetes-1.37 etcd
+	$(BENCH) --quick --density-kubelet --out target/bench-quick --command "make bench-quick"
 
 bench-reapcount: deps bin/pause-linux-$(HOST_ARCH) ## instructions and system calls per reaped orphan, pause next to catatonit -P (part of bench): benches/results/reapcount.*
 	$(BENCH) --reap-counts --out $(BENCH_OUT) --command "make bench-reapcount"
@@ -250,6 +252,13 @@ DENSITY_PODS ?=
 bench-density: deps bin/pause-linux-$(HOST_ARCH) workload ## N pods a node per peer via containerd 2.1's CRI (part of bench): benches/results/density.*
 	$(BENCH) --density $(if $(DENSITY_PODS),--density-pods $(DENSITY_PODS)) --out $(BENCH_OUT) \
 	  --command "make bench-density$(if $(DENSITY_PODS), DENSITY_PODS=$(DENSITY_PODS))"
+
+# Pods a node for bench-density-kubelet, e.g. KUBELET_PODS=30; empty is kubelet's maxPods default, 110.
+KUBELET_PODS ?=
+bench-density-kubelet: deps bin/pause-linux-$(HOST_ARCH) workload ## N pods a node per peer through a one-node cluster's API (kubelet 1.37, containerd 2.1): benches/results/density-kubelet.*
+	@tests/go/build.sh kubernetes-1.37 etcd
+	$(BENCH) --density-kubelet $(if $(KUBELET_PODS),--kubelet-pods $(KUBELET_PODS)) --out $(BENCH_OUT) \
+	  --command "make bench-density-kubelet$(if $(KUBELET_PODS), KUBELET_PODS=$(KUBELET_PODS))"
 
 ##@ Dependencies
 # Debian packages by what needs them; `make deps` installs whichever are missing.

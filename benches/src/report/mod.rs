@@ -6,11 +6,12 @@
 mod chart;
 pub mod density;
 mod density_chart;
+pub mod kubelet;
 mod number;
 mod reap_counts;
 mod table;
 
-use crate::results::{Density, Results};
+use crate::results::{Density, KubeletDensity, Results};
 
 /// Writes the table (also printed), the JSON and the chart into `out`, and
 /// checks that the JSON reads back.
@@ -132,6 +133,41 @@ pub fn write_density(d: &Density, out: &std::path::Path) {
     }
     eprintln!(
         "pause-bench: wrote {}/density.md, density.json, density.svg",
+        out.display()
+    );
+}
+
+/// Writes the density phase with kubelet alone (also printed):
+/// density-kubelet.md and density-kubelet.json in `out`.
+pub fn write_kubelet_density(d: &KubeletDensity, out: &std::path::Path) {
+    let m = &d.machine;
+    let markdown = format!(
+        "Measured by `{}` ({} run) on {}, {} cores, Linux {} ({}), {}, revision {}.\n{}",
+        d.command,
+        d.plan.mode,
+        m.cpu,
+        m.cores,
+        m.kernel,
+        m.os,
+        m.date,
+        m.revision,
+        kubelet::markdown(&d.peers, &d.kubelet)
+    );
+    print!("{markdown}");
+    let write = || -> std::io::Result<()> {
+        std::fs::create_dir_all(out)?;
+        std::fs::write(out.join("density-kubelet.md"), &markdown)?;
+        std::fs::write(
+            out.join("density-kubelet.json"),
+            serde_json::to_string_pretty(d)? + "\n",
+        )
+    };
+    if let Err(e) = write() {
+        eprintln!("pause-bench: writing {}: {e}", out.display());
+        std::process::exit(1);
+    }
+    eprintln!(
+        "pause-bench: wrote {}/density-kubelet.md, density-kubelet.json",
         out.display()
     );
 }
