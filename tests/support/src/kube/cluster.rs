@@ -415,16 +415,26 @@ fn cluster_resource(dir: &Path, cgroup_root: &str) -> Resource {
         .fold(r, |r, (path, value)| r.content(path, value))
 }
 
-/// The kernel settings kubelet changes, as they were before this run's
-/// first kubelet: read once, so that a cluster started while another's
-/// kubelet runs puts back the host's values, not that kubelet's.
+/// The kernel settings kubelet changes, as they were before any kubelet of
+/// this or another run: read once, so that a cluster started while another's
+/// kubelet runs puts back the host's values, not that kubelet's. Another
+/// run's record of a setting (a cluster of `make bench-density-kubelet`
+/// beside `make test`, or one killed before its sweep) holds the host's
+/// value when /proc already shows kubelet's.
 fn host_kernel_settings() -> &'static [(PathBuf, String)] {
     static BEFORE: std::sync::OnceLock<Vec<(PathBuf, String)>> = std::sync::OnceLock::new();
     BEFORE.get_or_init(|| {
+        let recorded: Vec<(PathBuf, String)> = teardown::records_in(&teardown::state_dir())
+            .into_iter()
+            .flat_map(|r| r.contents)
+            .collect();
         KUBELET_SYSCTLS
             .iter()
             .map(|key| Path::new("/proc/sys").join(key))
             .filter_map(|path| {
+                if let Some((_, value)) = recorded.iter().find(|(p, _)| *p == path) {
+                    return Some((path, value.clone()));
+                }
                 let value = std::fs::read_to_string(&path).ok()?;
                 Some((path, value.trim().to_string()))
             })
