@@ -79,17 +79,13 @@ fn run_child(b: &Bench) -> (Vec<Run>, Option<String>) {
         "density with kubelet: logged in {}",
         log.display()
     ));
-    let ran = child::run("kubelet density", child_command(b, &json), &tmp, &log);
-    let runs: Vec<Run> = std::fs::read(&json)
-        .ok()
-        .and_then(|j| serde_json::from_slice(&j).ok())
-        .unwrap_or_default();
-    let error = match ran {
-        Ok(st) if st.success() => None,
-        Ok(st) => Some(child::failure(st, &log)),
-        Err(e) => Some(e.to_string()),
-    };
-    (runs, error)
+    child::run_collecting(
+        "kubelet density",
+        child_command(b, &json),
+        &tmp,
+        &json,
+        &log,
+    )
 }
 
 /// This harness again, as the phase's child, writing to `json`.
