@@ -60,10 +60,10 @@ WORKLOAD_ARCHIVE := target/e2e/pause-workload.docker.tar
 .PHONY: help build size oci oci-repro push sign image run \
   test lint test-behaviour test-behaviour-emulated test-stress test-stress-emulated test-seccomp \
   test-release test-e2e test-e2e-docker test-e2e-podman test-e2e-containerd test-e2e-crio test-critest \
-  test-interrupt sweep \
-  bench bench-quick bench-density bench-reapcount deps deps-pinned deps-go clean FORCE \
+  test-e2e-kubernetes test-interrupt sweep \
+  bench bench-quick bench-density bench-density-kubelet bench-reapcount deps deps-pinned deps-go clean FORCE \
   workload workload-image docker-pause-image podman-archives kind-node-image kind kind-delete test-kind \
-  conformance-images
+  conformance-inputs conformance-images test-conformance conformance
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } \
@@ -169,7 +169,7 @@ test-seccomp: deps build image ## tests/seccomp.rs: deploy/seccomp/pause.json ag
 test-release: deps build ## xtask/tests/reproducible.rs: the OCI packer is reproducible and writes a valid layout
 	cargo test -q --locked -p xtask -p pause-e2e --test reproducible
 
-test-e2e: test-e2e-docker test-e2e-podman test-e2e-containerd test-e2e-crio ## every end-to-end suite below
+test-e2e: test-e2e-docker test-e2e-podman test-e2e-containerd test-e2e-crio test-critest test-e2e-kubernetes test-conformance ## every end-to-end suite below
 
 E2E_ENV = PAUSE_IMAGE=$(IMAGE) WORKLOAD_IMAGE=$(WORKLOAD_IMAGE) WORKLOAD_BIN=$(CURDIR)/$(WORKLOAD_BIN) \
   PAUSE_OCI_ARCHIVE=$(CURDIR)/bin/pause-oci.tar WORKLOAD_ARCHIVE=$(CURDIR)/$(WORKLOAD_ARCHIVE)
@@ -189,7 +189,8 @@ test-e2e-containerd: deps oci workload ## tests/e2e/tests/{containerd,registry,p
 	@# Test names in full: each carries the containerd version and dialect it ran on.
 	$(E2E) --test containerd --test registry --test pinning --test published --test archive --test attestations --test recipes -- --format pretty
 
-test-interrupt: deps oci ## tests/e2e/tests/interrupt.rs: Ctrl-C, SIGTERM and kill -9 at any moment of a containerd node with 20 pods, a registry, podman pods (root, rootless) leave nothing
+test-interrupt: deps oci ## tests/e2e/tests/interrupt.rs: Ctrl-C, SIGTERM and kill -9 at any moment of a containerd node with 20 pods, a registry, podman pods (root, rootless), a Kubernetes node leave nothing
+	@tests/go/build.sh kubernetes-1.37 etcd
 	$(E2E) --test interrupt -- --test-threads 2
 
 test-e2e-crio: deps oci workload ## tests/e2e/tests/crio.rs: CRI-O 1.34 (built from its module) with deploy/cri-o/10-pause.conf, pulling from a loopback registry
@@ -198,8 +199,15 @@ test-e2e-crio: deps oci workload ## tests/e2e/tests/crio.rs: CRI-O 1.34 (built f
 
 test-critest: deps oci ## tests/e2e/tests/critest.rs: cri-tools' critest on containerd 1.7, 2.1 and CRI-O with this image as the sandbox image
 	@tests/go/build.sh cri-tools cri-o
+	@tests/critest/build.sh
 	@# One runtime at a time: critest's host-port specs use fixed ports, and each run wants both cores.
-	$(E2E) --test critest -- --test-threads 1
+	$(E2E) --test critest -- --test-threads 1 --nocapture
+
+# Two clusters at a time: each spends most of its 5 1/2 minutes waiting for
+# kubelet's image GC period; more than two would crowd two cores' start-ups.
+test-e2e-kubernetes: deps oci workload ## tests/e2e/tests/kubernetes.rs: one-node clusters (kubelet 1.37 and 1.34, containerd 2.1, 1.7, 1.6) joined by TLS bootstrap, pulling the image from the registry
+	@tests/go/build.sh kubernetes-1.37 kubernetes-1.34 etcd
+	$(E2E) --test kubernetes -- --test-threads 2 --format pretty
 
 workload: deps
 	cargo build -q --release --locked -p pause-workload --target $(WORKLOAD_TARGET)
@@ -234,6 +242,8 @@ bench: deps build workload ## pause next to catatonit -P (and REF_PAUSE=/path): 
 bench-quick: deps build workload ## the whole benchmark harness with few iterations, asserting no timing (CI)
 	cargo test -q --locked -p pause-bench
 	$(BENCH) --quick --out target/bench-quick --command "make bench-quick"
+	@tests/go/build.sh kubernetes-1.37 etcd
+	$(BENCH) --quick --density-kubelet --out target/bench-quick --command "make bench-quick"
 
 bench-reapcount: deps bin/pause-linux-$(HOST_ARCH) ## instructions and system calls per reaped orphan, pause next to catatonit -P (part of bench): benches/results/reapcount.*
 	$(BENCH) --reap-counts --out $(BENCH_OUT) --command "make bench-reapcount"
@@ -243,6 +253,13 @@ DENSITY_PODS ?=
 bench-density: deps bin/pause-linux-$(HOST_ARCH) workload ## N pods a node per peer via containerd 2.1's CRI (part of bench): benches/results/density.*
 	$(BENCH) --density $(if $(DENSITY_PODS),--density-pods $(DENSITY_PODS)) --out $(BENCH_OUT) \
 	  --command "make bench-density$(if $(DENSITY_PODS), DENSITY_PODS=$(DENSITY_PODS))"
+
+# Pods a node for bench-density-kubelet, e.g. KUBELET_PODS=30; empty is kubelet's maxPods default, 110.
+KUBELET_PODS ?=
+bench-density-kubelet: deps bin/pause-linux-$(HOST_ARCH) workload ## N pods a node per peer through a one-node cluster's API (kubelet 1.37, containerd 2.1): benches/results/density-kubelet.*
+	@tests/go/build.sh kubernetes-1.37 etcd
+	$(BENCH) --density-kubelet $(if $(KUBELET_PODS),--kubelet-pods $(KUBELET_PODS)) --out $(BENCH_OUT) \
+	  --command "make bench-density-kubelet$(if $(KUBELET_PODS), KUBELET_PODS=$(KUBELET_PODS))"
 
 ##@ Dependencies
 # Debian packages by what needs them; `make deps` installs whichever are missing.
@@ -259,13 +276,18 @@ DEBS_KIND    := mmdebstrap golang-github-containernetworking-plugin-dnsname
 # strace records system calls; scmp_sys_resolver (package seccomp) checks names,
 # and linux-libc-dev's generic table those of LoongArch, which it does not know.
 DEBS_TRACE   := strace jq seccomp linux-libc-dev
+# catatonit: a peer in the benchmark, and the reaping parent of the suites' CRI-O (tests/support/src/cri/crio.rs).
 DEBS_BENCH   := valgrind catatonit file
 # Rootless podman: newuidmap/newgidmap map a user's subordinate ids; slirp4netns is its network.
 DEBS_ROOTLESS := uidmap slirp4netns
 # What the Go programs of tests/go/ need: cgo headers for CRI-O's seccomp support, and
 # nft, without which CRI-O 1.34.0 crashes on the first hostPort (a nil nftables manager).
 DEBS_GO      := libseccomp-dev nftables
-DEBS         := $(DEBS_BUILD) $(DEBS_GO) $(DEBS_EMULATE) $(DEBS_ENGINES) $(DEBS_TRACE) $(DEBS_BENCH) $(DEBS_ROOTLESS) $(DEBS_KIND)
+# critest's test images (tests/critest/build.sh): busybox from its source (a
+# .tar.bz2) and the nonewprivs program, both linked statically.
+DEBS_CRITEST := gcc libc6-dev make bzip2
+DEBS         := $(DEBS_BUILD) $(DEBS_GO) $(DEBS_EMULATE) $(DEBS_ENGINES) $(DEBS_TRACE) $(DEBS_BENCH) $(DEBS_ROOTLESS) $(DEBS_KIND) \
+  $(DEBS_CRITEST)
 
 deps: deps-pinned ## install the Debian packages, Rust targets and components that the build and every suite need
 	@missing=$$(for p in $(DEBS); do \
@@ -290,13 +312,32 @@ deps-pinned: ## fetch the programs tests/debian-pins.txt pins (containerd 1.7 an
 sweep: ## remove what harness runs that were killed (kill -9, OOM, power cut) left: processes, mounts, cgroups, users, directories
 	@cargo run -q --locked -p test-support --bin sweep
 
-# The images e2e.test's sig-node [Conformance] specs pull, built here under the
-# names the suite asks for (tests/e2e/src/conformance_images.rs says what each is
-# built from): OCI archives in target/conformance/images, listed on stdout.
-conformance-images: deps oci ## build the images the sig-node conformance specs pull (target/conformance/images), with the suite (e2e.test, ginkgo)
-	@tests/go/build.sh kubernetes-1.37
-	@[ -f target/conformance/nginx-rootfs.tar ] || tests/conformance/nginx-rootfs.sh target/conformance/nginx-rootfs.tar
+# The inputs of the images e2e.test's [Conformance] specs pull and of the
+# cluster it judges (CoreDNS): the suite itself, busybox, nginx's rootfs.
+conformance-inputs: deps oci target/conformance/nginx-rootfs.tar target/conformance/tools-rootfs.tar
+	@tests/go/build.sh kubernetes-1.37 etcd coredns
+	@tests/critest/build.sh
+
+# Debian 12's packages under the stand-ins: nginx's, and the tools agnhost's
+# image carries for the specs' commands (curl, dig, ip).
+target/conformance/nginx-rootfs.tar: tests/conformance/debian-rootfs.sh
+	@tests/conformance/debian-rootfs.sh $@ nginx-light
+target/conformance/tools-rootfs.tar: tests/conformance/debian-rootfs.sh
+	@tests/conformance/debian-rootfs.sh $@ curl bind9-dnsutils iproute2
+
+# Those images, built here under the names the suite asks for
+# (tests/e2e/src/conformance_images.rs says what each is built from): OCI
+# archives in target/conformance/images, listed on stdout.
+conformance-images: conformance-inputs ## build the images the conformance specs pull (target/conformance/images)
 	@cargo run -q --locked -p pause-e2e --bin conformance-images target/conformance/images
+
+# Two at a time: the subset's cluster, and the negative control's, which
+# spends its time waiting for a pod that cannot start.
+test-conformance: conformance-inputs ## tests/e2e/tests/conformance.rs: Kubernetes' e2e.test, the sandbox subset of the sig-node [Conformance] specs on a node whose sandbox is this image, and its negative control
+	$(E2E) --test conformance -- --test-threads 2 --format pretty
+
+conformance: conformance-inputs ## every [Conformance] spec of e2e.test on a one-node cluster with this image as the sandbox; reports in tests/conformance/results/
+	$(E2E_ENV) cargo run -q --locked -p pause-e2e --bin conformance
 
 # A kind cluster built offline: see tests/kind/. Kubernetes is v1.34 (KIND_K8S
 # names another tests/go build, e.g. kubernetes-1.37, which needs failCgroupV1).

@@ -23,6 +23,12 @@ pub struct Args {
     pub reap_counts: bool,
     /// Node sizes instead of the plan's (`--density-pods 10,110`).
     pub density_pods: Option<Vec<usize>>,
+    /// Only the density phase with kubelet (`make bench-density-kubelet`).
+    pub density_kubelet: bool,
+    /// Set in its child process: where it writes.
+    pub density_kubelet_child: Option<PathBuf>,
+    /// Pods a node in that phase instead of the plan's (`--kubelet-pods 30`).
+    pub kubelet_pods: Option<usize>,
 }
 
 fn usage() -> ! {
@@ -30,7 +36,10 @@ fn usage() -> ! {
         "usage: pause-bench [--quick] [--out DIR] [--bin-dir DIR] [--arch ARCH] [--catatonit PATH]\n\
          \x20                  [--ref PATH] [--oci-archive PATH] [--command TEXT]\n\
          \x20                  [--density] [--density-pods N,N,...] [--reap-counts]\n\
+         \x20                  [--density-kubelet] [--kubelet-pods N]\n\
          --density runs only the node-density phase (writes density.md, density.json, density.svg).\n\
+         --density-kubelet runs only the node-density phase with kubelet in the loop\n\
+         \x20 (writes density-kubelet.md, density-kubelet.json).\n\
          --reap-counts runs only the reaping counts (writes reapcount.md, reapcount.json).\n\
          REF_PAUSE=/path/to/pause in the environment is the same as --ref."
     );
@@ -54,6 +63,9 @@ pub fn parse() -> Args {
         density_child: None,
         density_pods: None,
         reap_counts: false,
+        density_kubelet: false,
+        density_kubelet_child: None,
+        kubelet_pods: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -74,6 +86,9 @@ pub fn parse() -> Args {
             "--reap-counts" => a.reap_counts = true,
             "--density-child" => a.density_child = Some(val().into()),
             "--density-pods" => a.density_pods = Some(pod_counts(&val())),
+            "--density-kubelet" => a.density_kubelet = true,
+            "--density-kubelet-child" => a.density_kubelet_child = Some(val().into()),
+            "--kubelet-pods" => a.kubelet_pods = Some(kubelet_pods(&val())),
             _ => usage(),
         }
     }
@@ -90,6 +105,17 @@ fn pod_counts(text: &str) -> Vec<usize> {
             eprintln!(
                 "pause-bench: --density-pods wants counts 1..=253 separated by commas, not {text:?}"
             );
+            usage()
+        }
+    }
+}
+
+/// Pods a node with kubelet: 1 to its maxPods default, 110.
+fn kubelet_pods(text: &str) -> usize {
+    match text.trim().parse() {
+        Ok(n) if (1..=110).contains(&n) => n,
+        _ => {
+            eprintln!("pause-bench: --kubelet-pods wants a count 1..=110 (maxPods), not {text:?}");
             usage()
         }
     }

@@ -43,6 +43,28 @@ pub fn run(phase: &str, mut cmd: Command, tmp: &Path, log: &Path) -> std::io::Re
     ran
 }
 
+/// [`run`] for a child that writes what it finished to `json` as it goes:
+/// what it wrote (also when it failed part-way), and why it failed, if it did.
+pub fn run_collecting<T: serde::de::DeserializeOwned>(
+    phase: &str,
+    cmd: Command,
+    tmp: &Path,
+    json: &Path,
+    log: &Path,
+) -> (Vec<T>, Option<String>) {
+    let ran = run(phase, cmd, tmp, log);
+    let done: Vec<T> = std::fs::read(json)
+        .ok()
+        .and_then(|j| serde_json::from_slice(&j).ok())
+        .unwrap_or_default();
+    let error = match ran {
+        Ok(st) if st.success() => None,
+        Ok(st) => Some(failure(st, log)),
+        Err(e) => Some(e.to_string()),
+    };
+    (done, error)
+}
+
 /// Why the child failed: the panic message, or else the end of its log.
 pub fn failure(st: ExitStatus, log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();

@@ -38,7 +38,9 @@ fn main() {
         eprintln!("pause-bench: needs root (every peer runs as PID 1 of a new PID namespace)");
         std::process::exit(1);
     }
-    let plan = Plan::new(args.quick).with_density_pods(args.density_pods.clone());
+    let plan = Plan::new(args.quick)
+        .with_density_pods(args.density_pods.clone())
+        .with_kubelet_pods(args.kubelet_pods);
     if let Some(out) = &args.sandbox_only {
         sandbox::child(&args, &plan, out);
         return;
@@ -47,7 +49,14 @@ fn main() {
         density::child(&peer::peers_of(&args), &plan, &args.arch, out);
         return;
     }
+    if let Some(out) = &args.density_kubelet_child {
+        density::kubelet::child(&peer::peers_of(&args), &plan, &args.arch, out);
+        return;
+    }
     let bench = Bench::new(args, plan);
+    if bench.args.density_kubelet {
+        return density_kubelet_only(bench);
+    }
     if bench.args.density {
         return density_only(bench);
     }
@@ -86,6 +95,29 @@ fn density_only(bench: Bench) {
     };
     report::write_density(&written, &bench.args.out);
     let missing = report::density::missing(&written.plan, &written.peers, &written.density);
+    if !missing.is_empty() {
+        for x in &missing {
+            eprintln!("pause-bench: not measured: {x}");
+        }
+        std::process::exit(1);
+    }
+}
+
+/// `make bench-density-kubelet`: the density phase with kubelet in the
+/// loop, written beside the table as density-kubelet.md and .json.
+fn density_kubelet_only(bench: Bench) {
+    let load_start = machine::loadavg();
+    let kubelet = density::kubelet::phase::measure(&bench);
+    bench.done(&[], kubelet.error.is_none());
+    let written = results::KubeletDensity {
+        command: bench.args.command.clone(),
+        machine: machine::machine(load_start),
+        plan: bench.plan.clone(),
+        peers: bench.peers.clone(),
+        kubelet,
+    };
+    report::write_kubelet_density(&written, &bench.args.out);
+    let missing = report::kubelet::missing(&written.peers, &written.kubelet);
     if !missing.is_empty() {
         for x in &missing {
             eprintln!("pause-bench: not measured: {x}");

@@ -22,11 +22,23 @@ pub struct Plan {
     pub density_width: usize,
     /// Pods with a container of the workload, started `density_width` at once.
     pub density_container_pods: usize,
+    /// Pods a node with kubelet in the loop (`--density-kubelet`).
+    pub kubelet_pods: usize,
+    /// How long its pods idle while their CPU is counted, s.
+    pub kubelet_idle_seconds: u64,
 }
 
 impl Plan {
     pub fn new(quick: bool) -> Self {
         if quick { Self::quick() } else { Self::full() }
+    }
+
+    /// The plan with another node size for the kubelet mode; none keeps it.
+    pub fn with_kubelet_pods(mut self, pods: Option<usize>) -> Self {
+        if let Some(p) = pods {
+            self.kubelet_pods = p;
+        }
+        self
     }
 
     /// The plan with other density sizes (`--density-pods`); none keeps it.
@@ -54,6 +66,9 @@ impl Plan {
             density_pods: vec![10, 110, 250],
             density_width: 8,
             density_container_pods: 110,
+            // kubelet's maxPods default, and an idle minute.
+            kubelet_pods: 110,
+            kubelet_idle_seconds: 60,
         }
     }
 
@@ -73,6 +88,8 @@ impl Plan {
             density_pods: vec![3],
             density_width: 3,
             density_container_pods: 2,
+            kubelet_pods: 3,
+            kubelet_idle_seconds: 2,
         }
     }
 }

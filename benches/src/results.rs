@@ -86,3 +86,13 @@ pub struct Density {
     pub peers: Vec<Peer>,
     pub density: density::phase::Outcome,
 }
+
+/// What `make bench-density-kubelet` writes: that phase alone.
+#[derive(Debug, Serialize)]
+pub struct KubeletDensity {
+    pub command: String,
+    pub machine: Machine,
+    pub plan: Plan,
+    pub peers: Vec<Peer>,
+    pub kubelet: density::kubelet::phase::Outcome,
+}

@@ -35,8 +35,20 @@ for name in "${names[@]}"; do
   out=$root/target/go/$name
   export out module version
   if [ $tidy = 1 ]; then
-    if [ -f "$dir/tidy" ]; then fragment tidy; else
-      (cd "$dir" && go mod edit -require="$module@$version" && go mod tidy); fi
+    log=$(mktemp)
+    # A failed tidy puts the wrapper back, so the last good pin still builds.
+    cp "$dir/go.mod" "$log.mod" && cp "$dir/go.sum" "$log.sum"
+    if ! if [ -f "$dir/tidy" ]; then fragment tidy; else
+      (cd "$dir" && go mod edit -require="$module@$version" && go mod tidy); fi >"$log" 2>&1; then
+      cp "$log.mod" "$dir/go.mod" && cp "$log.sum" "$dir/go.sum"
+      why=$(grep -v '^go: downloading' "$log" | grep -m1 -E 'go: |error' || tail -n1 "$log")
+      # go names the proxy's URL and puts the proxy's reason on the next line.
+      grep -q 'version is not available' "$log" && why="the Go module proxy does not serve $module $version"
+      echo "tests/go: tidying $name for $module $version failed: $why" >&2
+      rm -f "$log" "$log.mod" "$log.sum"
+      exit 1
+    fi
+    rm -f "$log" "$log.mod" "$log.sum"
     continue
   fi
   grep -Eq "^[[:space:]]*(require[[:space:]]+)?$module $version( |$)" "$dir/go.mod" || {

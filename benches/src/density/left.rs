@@ -9,6 +9,14 @@ use test_support::procfs;
 
 /// Everything found; empty when the batch cleaned up after itself.
 pub fn leftovers(node: &Node, ids: &[String], pod_cgroups: &[String]) -> Vec<String> {
+    let mut found = on_node(node, ids);
+    found.extend(cgroups(&node.cgroup_parent(), pod_cgroups));
+    found
+}
+
+/// What the node's runtime keeps of pods `ids`: processes naming them (their
+/// shims), mounts and network namespaces under its directory, veths, IPs.
+pub(super) fn on_node(node: &Node, ids: &[String]) -> Vec<String> {
     let mut found = Vec::new();
     for (pid, cmdline) in procfs::command_lines() {
         if ids.iter().any(|id| cmdline.contains(id.as_str())) {
@@ -21,7 +29,6 @@ pub fn leftovers(node: &Node, ids: &[String], pod_cgroups: &[String]) -> Vec<Str
     found.extend(named_under(node.dir.path(), "netns", "network namespace"));
     found.extend(veths(node.pid()));
     found.extend(reserved_ips(&node.dir.path().join("cni/ipam")));
-    found.extend(cgroups(&node.cgroup_parent(), pod_cgroups));
     found
 }
 
@@ -105,9 +112,10 @@ fn cgroups(node_parent: &str, pod_cgroups: &[String]) -> Vec<String> {
 
 /// What other runs have on this host, before or after the phase: their
 /// recorded resources still there (`test_support::teardown`), and any node
-/// cgroup (`pause-cri.*`, in any hierarchy) that is not this run's, such as
-/// one a run from before the records existed left. A figure measured next to
-/// them is not a clean host's.
+/// cgroup (`pause-cri.*`, or a Kubernetes node's pod root `pause-kube-*`, in
+/// any hierarchy) that is not this run's, such as one a run from before the
+/// records existed left, or one of a run recorded in another state
+/// directory. A figure measured next to them is not a clean host's.
 pub fn others_on_host() -> Vec<String> {
     let mut found = test_support::teardown::others_left();
     let mut nodes = std::collections::BTreeMap::<String, usize>::new();
@@ -118,7 +126,8 @@ pub fn others_on_host() -> Vec<String> {
     {
         for e in std::fs::read_dir(h.path()).into_iter().flatten().flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with("pause-cri.") && e.file_type().is_ok_and(|t| t.is_dir()) {
+            let node = name.starts_with("pause-cri.") || name.starts_with("pause-kube-");
+            if node && e.file_type().is_ok_and(|t| t.is_dir()) {
                 *nodes.entry(name).or_default() += 1;
             }
         }

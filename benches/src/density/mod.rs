@@ -9,6 +9,7 @@
 //! it ends, so that a failure keeps what was measured before it.
 
 pub mod batch;
+pub mod kubelet;
 mod left;
 mod memory;
 pub mod phase;

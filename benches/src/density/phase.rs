@@ -82,17 +82,7 @@ fn run_child(b: &Bench) -> (Vec<Batch>, Option<String>) {
     let json = b.tmp.join("density.json");
     let log = b.tmp.join("density.log");
     b.step(&format!("density: batch by batch in {}", log.display()));
-    let ran = child::run("density", child_command(b, &json), &tmp, &log);
-    let batches: Vec<Batch> = std::fs::read(&json)
-        .ok()
-        .and_then(|j| serde_json::from_slice(&j).ok())
-        .unwrap_or_default();
-    let error = match ran {
-        Ok(st) if st.success() => None,
-        Ok(st) => Some(child::failure(st, &log)),
-        Err(e) => Some(e.to_string()),
-    };
-    (batches, error)
+    child::run_collecting("density", child_command(b, &json), &tmp, &json, &log)
 }
 
 /// This harness again, as the phase's child, writing to `json`.

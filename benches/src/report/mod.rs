@@ -6,11 +6,12 @@
 mod chart;
 pub mod density;
 mod density_chart;
+pub mod kubelet;
 mod number;
 mod reap_counts;
 mod table;
 
-use crate::results::{Density, Results};
+use crate::results::{Density, KubeletDensity, Results};
 
 /// Writes the table (also printed), the JSON and the chart into `out`, and
 /// checks that the JSON reads back.
@@ -102,36 +103,69 @@ pub fn write_reap_counts(r: &Results, out: &std::path::Path) {
 /// Writes the density phase alone (also printed): density.md, density.json
 /// and density.svg in `out`.
 pub fn write_density(d: &Density, out: &std::path::Path) {
-    let m = &d.machine;
     let markdown = format!(
-        "Measured by `{}` ({} run) on {}, {} cores, Linux {} ({}), {}, revision {}.\n{}",
-        d.command,
-        d.plan.mode,
-        m.cpu,
-        m.cores,
-        m.kernel,
-        m.os,
-        m.date,
-        m.revision,
+        "{}.\n{}",
+        measured_by(&d.command, d.plan.mode, &d.machine),
         density::markdown(&d.peers, &d.density)
     );
     print!("{markdown}");
+    write_files(
+        out,
+        &[
+            ("density.md", markdown),
+            ("density.json", json(d, out)),
+            ("density.svg", density_chart::svg(&d.peers, &d.density)),
+        ],
+    );
+}
+
+/// Writes the density phase with kubelet alone (also printed):
+/// density-kubelet.md and density-kubelet.json in `out`.
+pub fn write_kubelet_density(d: &KubeletDensity, out: &std::path::Path) {
+    let markdown = format!(
+        "{}.\n{}",
+        measured_by(&d.command, d.plan.mode, &d.machine),
+        kubelet::markdown(&d.peers, &d.kubelet)
+    );
+    print!("{markdown}");
+    write_files(
+        out,
+        &[
+            ("density-kubelet.md", markdown),
+            ("density-kubelet.json", json(d, out)),
+        ],
+    );
+}
+
+/// "Measured by `COMMAND` (MODE run) on CPU, N cores, ...": the first line
+/// of every phase written alone.
+fn measured_by(command: &str, mode: &str, m: &crate::machine::Machine) -> String {
+    format!(
+        "Measured by `{command}` ({mode} run) on {}, {} cores, Linux {} ({}), {}, revision {}",
+        m.cpu, m.cores, m.kernel, m.os, m.date, m.revision
+    )
+}
+
+/// The results as JSON, or exits naming where they were to be written.
+fn json(value: &impl serde::Serialize, out: &std::path::Path) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|e| {
+        eprintln!("pause-bench: writing {}: {e}", out.display());
+        std::process::exit(1)
+    }) + "\n"
+}
+
+/// Writes `files` into `out`, or exits naming what failed.
+fn write_files(out: &std::path::Path, files: &[(&str, String)]) {
     let write = || -> std::io::Result<()> {
         std::fs::create_dir_all(out)?;
-        std::fs::write(out.join("density.md"), &markdown)?;
-        std::fs::write(
-            out.join("density.json"),
-            serde_json::to_string_pretty(d)? + "\n",
-        )?;
-        let svg = density_chart::svg(&d.peers, &d.density);
-        std::fs::write(out.join("density.svg"), svg)
+        files
+            .iter()
+            .try_for_each(|(name, text)| std::fs::write(out.join(name), text))
     };
     if let Err(e) = write() {
         eprintln!("pause-bench: writing {}: {e}", out.display());
         std::process::exit(1);
     }
-    eprintln!(
-        "pause-bench: wrote {}/density.md, density.json, density.svg",
-        out.display()
-    );
+    let names: Vec<&str> = files.iter().map(|(name, _)| *name).collect();
+    eprintln!("pause-bench: wrote {}/{}", out.display(), names.join(", "));
 }

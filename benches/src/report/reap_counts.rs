@@ -133,7 +133,6 @@ pub(super) fn complete(plan: &Plan, x: &Measured) -> bool {
 
 /// `make bench-reapcount`'s file: where and how, the rows, the method.
 pub(super) fn markdown(r: &Results) -> String {
-    let m = &r.machine;
     let mut t = Table::new(r);
     rows(&mut t);
     let errors: Vec<String> = r
@@ -148,15 +147,8 @@ pub(super) fn markdown(r: &Results) -> String {
         .collect();
     format!(
         "### Reaping counts: instructions and system calls per reaped orphan\n\n\
-         Measured by `{}` ({} run) on {}, {} cores, Linux {} ({}), {}, revision {}.\n\n{}\n{}\n{}",
-        r.command,
-        r.plan.mode,
-        m.cpu,
-        m.cores,
-        m.kernel,
-        m.os,
-        m.date,
-        m.revision,
+         {}.\n\n{}\n{}\n{}",
+        super::measured_by(&r.command, r.plan.mode, &r.machine),
         t.into_text(),
         method(r),
         if errors.is_empty() {

@@ -16,14 +16,23 @@ impl Spent {
     }
 }
 
-/// What `pid` has spent so far.
+/// What `pid` has spent so far (its main thread: the whole of a
+/// single-threaded process).
 pub fn of(pid: i32) -> Result<Spent, String> {
-    let schedstat = std::fs::read_to_string(format!("/proc/{pid}/schedstat"))
-        .map_err(|e| format!("/proc/{pid}/schedstat: {e}"))?;
+    read(&format!("/proc/{pid}/schedstat"))
+}
+
+/// What thread `tid` of process `pid` has spent so far.
+pub fn of_task(pid: i32, tid: i32) -> Result<Spent, String> {
+    read(&format!("/proc/{pid}/task/{tid}/schedstat"))
+}
+
+fn read(path: &str) -> Result<Spent, String> {
+    let schedstat = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     let run_ns = schedstat
         .split_whitespace()
         .next()
         .and_then(|f| f.parse().ok())
-        .ok_or_else(|| format!("/proc/{pid}/schedstat: {schedstat:?}"))?;
+        .ok_or_else(|| format!("{path}: {schedstat:?}"))?;
     Ok(Spent { run_ns })
 }

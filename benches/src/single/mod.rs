@@ -3,7 +3,7 @@
 //! instructions and system calls per orphan), idle.
 
 pub mod callgrind;
-mod cpu;
+pub mod cpu;
 pub mod idle;
 pub mod latency;
 pub mod reapcount;

@@ -1,15 +1,30 @@
 //! The images critest (cri-tools' CRI validation suite) pulls, built here
-//! under the names it asks for: Debian's busybox-static with its applets as
-//! links, an /etc/passwd and /etc/group, and per image the `USER`, command
-//! or marker file cri-tools' own image definitions (images/ in its module)
-//! give it. Each is an OCI archive that xtask/scripts/push.sh publishes to
-//! the loopback registry; the runtimes reach it as the mirror of the
-//! registries the names carry.
+//! under the names it asks for: busybox built from its source with its
+//! defconfig (tests/critest/build.sh) and its applets as links, an
+//! /etc/passwd and /etc/group, and per image the `USER`, command, marker
+//! file or setuid program cri-tools' own image definitions (images/ in its
+//! module) and Kubernetes' test images give it. Each is an OCI archive
+//! that xtask/scripts/push.sh publishes to the loopback registry; the
+//! runtimes reach it as the mirror of the registries the names carry.
 
 use std::path::{Path, PathBuf};
 
-/// Debian's busybox-static (`make deps`).
-pub const BUSYBOX: &str = "/bin/busybox";
+/// busybox as tests/critest/build.sh builds it: upstream's defconfig, as
+/// in the busybox image critest's images come from (Debian's busybox-static
+/// lacks `pgrep` and `ipcs`, and its shell runs applets without looking at
+/// their files, which critest's MaskedPaths spec relies on).
+pub fn busybox() -> PathBuf {
+    test_support::repo::path("target/critest/busybox")
+}
+
+/// tests/critest/nonewprivs.c as tests/critest/build.sh builds it.
+pub fn nonewprivs() -> PathBuf {
+    test_support::repo::path("target/critest/nonewprivs")
+}
+
+/// Where the nonewprivs image has its program, setuid root (its `Cmd`
+/// names it too).
+const NONEWPRIVS_PATH: &str = "usr/local/bin/nnp";
 
 /// The registries critest's image names carry, which each runtime mirrors
 /// to the loopback registry.
@@ -18,14 +33,16 @@ pub const REGISTRIES: [&str; 2] = ["registry.k8s.io", "gcr.io"];
 const E2E: &str = "registry.k8s.io/e2e-test-images/";
 const CRI_TOOLS: &str = "gcr.io/k8s-staging-cri-tools/";
 
-/// One image: its name and tags, the config's `User` and `Cmd`, and a
-/// marker file that makes images with equal settings differ.
+/// One image: its name and tags, the config's `User` and `Cmd`, a marker
+/// file that makes images with equal settings differ, and whether it holds
+/// the nonewprivs program.
 struct Spec {
     name: String,
     tags: &'static [&'static str],
     user: &'static str,
     cmd: &'static [&'static str],
     marker: Option<&'static str>,
+    nonewprivs: bool,
 }
 
 fn spec(name: String, tags: &'static [&'static str]) -> Spec {
@@ -35,18 +52,25 @@ fn spec(name: String, tags: &'static [&'static str]) -> Spec {
         user: "",
         cmd: &["sh"],
         marker: None,
+        nonewprivs: false,
     }
 }
 
 /// Every image critest (v1.34, Linux) pulls, but the one it names by a
-/// digest of the upstream build (its spec is skipped: tests/critest/skip.toml)
-/// and e2e-test-images/nonewprivs (a setuid-root C program; not built yet:
-/// its two specs fail).
+/// digest of the upstream build (its spec is skipped: tests/critest/skip.toml).
 fn specs() -> Vec<Spec> {
     let t = |n: &str| format!("{CRI_TOOLS}{n}");
     let arch = test_support::repo::host_arch();
     vec![
         spec(format!("{E2E}busybox"), &["1.29-2"]),
+        // A program that prints its effective uid, setuid root, run as
+        // uid 1000: it becomes root unless no_new_privs is set.
+        Spec {
+            user: "1000",
+            cmd: &["/usr/local/bin/nnp"],
+            nonewprivs: true,
+            ..spec(format!("{E2E}nonewprivs"), &["1.3"])
+        },
         // A web server on port 80 (nginx upstream; busybox's httpd here),
         // which writes its PID where nginx does: critest reads it.
         Spec {
@@ -55,7 +79,7 @@ fn specs() -> Vec<Spec> {
         },
         // The multi-container specs' web server (Apache httpd upstream).
         Spec {
-            cmd: &["sh", "-c", WEB_80],
+            cmd: &["sh", "-c", HTTPD_80],
             ..spec(format!("{E2E}httpd"), &["2.4.39-4"])
         },
         Spec {
@@ -126,10 +150,11 @@ echo $! >/var/run/nginx.pid; trap 'kill $!; exit 0' TERM; wait";
 const WEB_12003: &str = ": nginx: master process; mkdir -p /var/run; (exec -a busybox /usr/sbin/nginx httpd -f -p 12003 -h /www) & \
 echo $! >/var/run/nginx.pid; trap 'kill $!; exit 0' TERM; wait";
 
-/// critest runs `ipcs -m` to see the shared memory segments of a
-/// container's IPC namespace; Debian's busybox has no `ipcs` applet, so
-/// this lists them as the kernel does.
-const IPCS: &str = "#!/bin/sh\nexec cat /proc/sysvipc/shm\n";
+/// busybox's httpd as Apache httpd's stand-in, ended by its shell on
+/// SIGTERM like the above, saying on stderr that it started, as Apache
+/// does (critest looks for `httpd` in the container's log).
+const HTTPD_80: &str = "httpd -f -p 80 -h /www & echo \"httpd: serving /www on port 80 (pid $!)\" >&2; \
+trap 'kill $!; exit 0' TERM; wait";
 
 /// busybox's users and groups, plus the user and group
 /// images/image-predefined-group adds.
@@ -138,14 +163,33 @@ default-user:x:1000:1000::/home/default-user:/bin/sh\nnobody:x:65534:65534:nobod
 const GROUP: &str = "root:x:0:\nwww-data:x:33:\nusers:x:100:\ndefault-user:x:1000:\n\
 group-defined-in-image:x:50000:default-user\nnogroup:x:65534:\n";
 
+/// The programs the images hold, as tests/critest/build.sh built them.
+struct Programs {
+    busybox: Vec<u8>,
+    applets: Vec<String>,
+    nonewprivs: Vec<u8>,
+}
+
+impl Programs {
+    fn read() -> Programs {
+        let read = |path: PathBuf| {
+            std::fs::read(&path)
+                .unwrap_or_else(|e| panic!("{}: {e} (run tests/critest/build.sh)", path.display()))
+        };
+        Programs {
+            busybox: read(busybox()),
+            applets: applets(),
+            nonewprivs: read(nonewprivs()),
+        }
+    }
+}
+
 /// Writes one OCI archive per image and tag into `dir`; returns their paths.
 pub fn build_all(dir: &Path) -> Vec<PathBuf> {
-    let busybox = std::fs::read(BUSYBOX)
-        .unwrap_or_else(|e| panic!("{BUSYBOX}: {e} (run `make deps`: busybox-static)"));
-    let applets = applets();
+    let programs = Programs::read();
     let mut archives = Vec::new();
     for (i, s) in specs().iter().enumerate() {
-        let layer = rootfs(&busybox, &applets, s.marker, &[]);
+        let layer = rootfs(&programs, s, &[]);
         for tag in s.tags {
             let path = dir.join(format!("image-{i}-{tag}.tar"));
             std::fs::write(&path, archive(s, tag, &layer)).unwrap();
@@ -160,13 +204,16 @@ pub fn build_all(dir: &Path) -> Vec<PathBuf> {
 /// (status 127: busybox has no applet named `pause`). Written to `dir`;
 /// returns the archive.
 pub fn exiting_pause(dir: &Path, reference: &str) -> PathBuf {
-    let busybox = std::fs::read(BUSYBOX).unwrap_or_else(|e| panic!("{BUSYBOX}: {e}"));
-    let layer = rootfs(&busybox, &[], None, &[("pause", "/bin/busybox")]);
+    let programs = Programs {
+        applets: Vec::new(),
+        ..Programs::read()
+    };
     let (name, tag) = reference.rsplit_once(':').expect("a tagged reference");
     let spec = Spec {
         cmd: &["/pause"],
         ..spec(name.to_string(), &[])
     };
+    let layer = rootfs(&programs, &spec, &[("pause", "/bin/busybox")]);
     let path = dir.join("exiting-pause.tar");
     std::fs::write(&path, archive(&spec, tag, &layer)).unwrap();
     path
@@ -174,10 +221,10 @@ pub fn exiting_pause(dir: &Path, reference: &str) -> PathBuf {
 
 /// The names of busybox's applets, as it lists them.
 pub(crate) fn applets() -> Vec<String> {
-    let out = std::process::Command::new(BUSYBOX)
+    let out = std::process::Command::new(busybox())
         .arg("--list")
         .output()
-        .expect("busybox --list");
+        .unwrap_or_else(|e| panic!("{} --list: {e}", busybox().display()));
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|a| !a.is_empty() && *a != "busybox")
@@ -185,15 +232,11 @@ pub(crate) fn applets() -> Vec<String> {
         .collect()
 }
 
-/// The root file system as an uncompressed tar layer: busybox, a hard link
-/// to it per applet, the user and group files, a web page, the marker file and
-/// the extra `links` (path, target).
-fn rootfs(
-    busybox: &[u8],
-    applets: &[String],
-    marker: Option<&str>,
-    links: &[(&str, &str)],
-) -> Vec<u8> {
+/// The root file system of `spec`'s image as an uncompressed tar layer:
+/// busybox, a hard link to it per applet, the user and group files, a web
+/// page, the marker file, the nonewprivs program (setuid root) and the extra
+/// `links` (path, target).
+fn rootfs(programs: &Programs, spec: &Spec, links: &[(&str, &str)]) -> Vec<u8> {
     let mut tar = tar::Builder::new(Vec::new());
     let dir = |tar: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32| {
         let mut h = tar::Header::new_ustar();
@@ -206,6 +249,8 @@ fn rootfs(
     let file = |tar: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32, data: &[u8]| {
         let mut h = tar::Header::new_ustar();
         h.set_mode(mode);
+        h.set_uid(0);
+        h.set_gid(0);
         h.set_size(data.len() as u64);
         h.set_mtime(0);
         tar.append_data(&mut h, path, data).unwrap();
@@ -222,13 +267,15 @@ fn rootfs(
         "home/default-user",
         "usr",
         "usr/sbin",
+        "usr/local",
+        "usr/local/bin",
     ] {
         dir(&mut tar, d, if d == "tmp" { 0o1777 } else { 0o755 });
     }
-    file(&mut tar, "bin/busybox", 0o755, busybox);
+    file(&mut tar, "bin/busybox", 0o755, &programs.busybox);
     // Applets are hard links to busybox, as in busybox's own image: masking
     // one path (critest masks /bin/ls) must not mask the shell.
-    for a in applets {
+    for a in &programs.applets {
         let mut h = tar::Header::new_ustar();
         h.set_entry_type(tar::EntryType::Link);
         h.set_mode(0o755);
@@ -247,7 +294,6 @@ fn rootfs(
         h.set_mtime(0);
         tar.append_link(&mut h, path, target).unwrap();
     }
-    file(&mut tar, "bin/ipcs", 0o755, IPCS.as_bytes());
     file(&mut tar, "etc/passwd", 0o644, PASSWD.as_bytes());
     file(&mut tar, "etc/group", 0o644, GROUP.as_bytes());
     file(
@@ -256,8 +302,12 @@ fn rootfs(
         0o644,
         b"<html>pause critest</html>\n",
     );
-    if let Some(m) = marker {
+    if let Some(m) = spec.marker {
         file(&mut tar, &format!("test-image-{m}"), 0o644, m.as_bytes());
+    }
+    if spec.nonewprivs {
+        // Owned by root (the header's uid and gid are 0), setuid.
+        file(&mut tar, NONEWPRIVS_PATH, 0o4755, &programs.nonewprivs);
     }
     tar.into_inner().unwrap()
 }

@@ -6,6 +6,7 @@
 pub mod conformance;
 pub mod conformance_images;
 pub mod critest_images;
+pub mod critest_specs;
 pub mod layout;
 pub mod oci_layout;
 pub mod sandbox_user;

@@ -12,9 +12,11 @@
 //! specs with a sandbox image that exits at once, and critest must fail.
 //!
 //! Needs what tests/e2e/tests/crio.rs and tests/e2e/tests/registry.rs need,
-//! and busybox-static: `make test-critest` provides all of them.
+//! and the programs tests/critest/build.sh builds: `make test-critest`
+//! provides all of them.
 
 use pause_e2e::critest_images::{self, REGISTRIES};
+use pause_e2e::critest_specs::{List, RUNTIMES};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,6 +24,7 @@ use test_support::ci::require;
 use test_support::cri::{Containerd, CrioNode, Dialect, Node, can_run_crio, can_run_on};
 use test_support::registry::{self, Registry};
 use test_support::repo;
+use test_support::teardown::{self, Resource};
 
 /// critest as `make deps-go` builds it.
 fn critest() -> PathBuf {
@@ -31,28 +34,13 @@ fn critest() -> PathBuf {
 /// How long one critest run may take on a loaded two-core machine.
 const CRITEST_DEADLINE: Duration = Duration::from_secs(40 * 60);
 
-/// The skip list: (spec pattern, reason) from tests/critest/skip.toml.
-fn skips() -> Vec<(String, String)> {
-    #[derive(serde::Deserialize)]
-    struct Skip {
-        spec: String,
-        reason: String,
-    }
-    #[derive(serde::Deserialize)]
-    struct File {
-        skip: Vec<Skip>,
-    }
-    let path = repo::path("tests/critest/skip.toml");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let file: File = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    file.skip.into_iter().map(|s| (s.spec, s.reason)).collect()
-}
-
 /// What critest's summary says.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Summary {
     passed: u32,
     failed: u32,
+    /// Passed, after failing first (only where retries are allowed).
+    flaked: u32,
     pending: u32,
     skipped: u32,
 }
@@ -69,6 +57,7 @@ fn summary(output: &str) -> Option<Summary> {
         match what {
             "Passed" => s.passed = n,
             "Failed" => s.failed = n,
+            "Flaked" => s.flaked = n,
             "Pending" => s.pending = n,
             "Skipped" => s.skipped = n,
             _ => {}
@@ -77,8 +66,8 @@ fn summary(output: &str) -> Option<Summary> {
     Some(s)
 }
 
-/// Whether critest can run here: the binary, busybox, a registry, and the
-/// runtime (`runtime_ok`, which says why not itself).
+/// Whether critest can run here: the binary, the test images' programs, a
+/// registry, and the runtime (`runtime_ok`, which says why not itself).
 fn can_run(runtime_ok: bool) -> bool {
     let missing = registry::missing()
         .or_else(|| {
@@ -86,8 +75,10 @@ fn can_run(runtime_ok: bool) -> bool {
                 .then(|| format!("{} missing: run `make deps-go`", critest().display()))
         })
         .or_else(|| {
-            (!Path::new(critest_images::BUSYBOX).is_file())
-                .then(|| format!("{} missing: run `make deps`", critest_images::BUSYBOX))
+            [critest_images::busybox(), critest_images::nonewprivs()]
+                .into_iter()
+                .find(|p| !p.is_file())
+                .map(|p| format!("{} missing: run tests/critest/build.sh", p.display()))
         });
     runtime_ok && require(missing.is_none(), &missing.unwrap_or_default())
 }
@@ -103,22 +94,76 @@ fn registry_with_images() -> (Registry, tempfile::TempDir) {
     (registry, dir)
 }
 
-/// Runs critest against the CRI socket `socket` from `registry`'s network
-/// namespace, skipping tests/critest/skip.toml's specs (and focused on
-/// `focus` if given); returns its summary and output.
+/// Runs critest against the CRI socket `socket` of `id` (one of
+/// [`RUNTIMES`]) from `registry`'s network namespace as
+/// tests/critest/skip.toml says: its skipped specs skipped, its reruns apart
+/// with their attempts (unless `focus` narrows the run to some specs: then
+/// in one run, once); returns the summary of all and the output. `runtime` names it for
+/// people.
 fn run_critest(
     registry: &Registry,
     socket: &Path,
     focus: Option<&str>,
+    id: &str,
     runtime: &str,
 ) -> (Summary, String) {
-    let skip = skips()
+    let list = List::read();
+    let rerun = if focus.is_some() {
+        Vec::new()
+    } else {
+        list.rerun_on(id)
+    };
+    let mut skip = list.skipped_on(id);
+    skip.extend(rerun.iter().map(|e| e.spec.as_str()));
+    let once = |focus, skip: &[&str], attempts, what: &str| {
+        critest_once(registry, socket, focus, skip, attempts, what)
+    };
+    let (mut total, mut output) = once(focus, &skip, 1, runtime);
+    for entry in rerun {
+        let what = format!(
+            "{runtime}, `{}` (up to {} attempts)",
+            entry.spec, entry.attempts
+        );
+        let (s, out) = once(
+            Some(&entry.spec),
+            &list.skipped_on(id),
+            entry.attempts,
+            &what,
+        );
+        total.passed += s.passed;
+        total.failed += s.failed;
+        total.flaked += s.flaked;
+        total.skipped = total.skipped.saturating_sub(s.passed + s.failed);
+        output.push_str(&out);
+    }
+    (total, output)
+}
+
+/// One critest run: `focus` and `skip` as ginkgo takes them, each spec
+/// tried up to `attempts` times. `runtime` names the run for people.
+fn critest_once(
+    registry: &Registry,
+    socket: &Path,
+    focus: Option<&str>,
+    skip: &[&str],
+    attempts: u32,
+    runtime: &str,
+) -> (Summary, String) {
+    let skip = skip
         .iter()
-        .map(|(spec, _)| format!("({spec})"))
+        .map(|spec| format!("({spec})"))
         .collect::<Vec<_>>()
         .join("|");
     let endpoint = format!("unix://{}", socket.display());
-    let work = tempfile::tempdir().unwrap();
+    let work = tempfile::Builder::new()
+        .prefix("pause-critest.")
+        .tempdir()
+        .unwrap();
+    // critest and its directory go with the run on Ctrl-C or SIGTERM (the
+    // pods it made go with the node).
+    let live = teardown::register(
+        Resource::new(format!("critest {}", work.path().display())).dir(work.path()),
+    );
     let log = work.path().join("critest.log");
     let mut command: Command = registry.netns().command(critest());
     command
@@ -127,6 +172,7 @@ fn run_critest(
         .arg(format!("-ginkgo.skip={skip}"))
         .arg("-ginkgo.no-color")
         .arg("-ginkgo.poll-progress-after=120s")
+        .arg(format!("-ginkgo.flake-attempts={attempts}"))
         .args(focus.map(|f| format!("-ginkgo.focus={f}")))
         .current_dir(work.path())
         .stdin(Stdio::null())
@@ -135,27 +181,30 @@ fn run_critest(
     let segments_before = shm_segments();
     let start = Instant::now();
     let mut child = command.spawn().expect("start critest");
+    live.add_process(child.id());
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
         if start.elapsed() > CRITEST_DEADLINE {
-            let _ = child.kill();
+            live.release();
             let _ = child.wait();
             panic!("{runtime}: critest still running after {CRITEST_DEADLINE:?}");
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    remove_segments_made_since(&segments_before);
     let output = std::fs::read_to_string(&log).unwrap_or_default();
     let errors = std::fs::read_to_string(work.path().join("critest.err")).unwrap_or_default();
+    live.release();
+    remove_segments_made_since(&segments_before);
     let summary = summary(&output).unwrap_or_else(|| {
         panic!("{runtime}: critest ({status}) printed no summary:\n{output}\n{errors}")
     });
     eprintln!(
-        "{runtime}: critest {status} in {:?}: {} passed, {} failed, {} skipped, {} pending",
+        "{runtime}: critest {status} in {:?}: {} passed ({} flaked), {} failed, {} skipped, {} pending",
         start.elapsed(),
         summary.passed,
+        summary.flaked,
         summary.failed,
         summary.skipped,
         summary.pending
@@ -228,7 +277,8 @@ fn critest_on_containerd(containerd: Containerd) {
         "containerd {} ({:?})",
         containerd.series, containerd.dialect
     );
-    let (summary, output) = run_critest(&registry, &node.socket, focus().as_deref(), &runtime);
+    let id = format!("containerd-{}", containerd.series);
+    let (summary, output) = run_critest(&registry, &node.socket, focus().as_deref(), &id, &runtime);
     assert_conformant(&runtime, &summary, &output, &node.log_tail());
 }
 
@@ -249,8 +299,30 @@ fn critest_passes_on_crio() {
     }
     let (registry, _images) = registry_with_images();
     let node = CrioNode::start_mirroring(&registry, "", &REGISTRIES);
-    let (summary, output) = run_critest(&registry, &node.socket, focus().as_deref(), "CRI-O");
+    route_localhost_to_pods(&registry);
+    let (summary, output) =
+        run_critest(&registry, &node.socket, focus().as_deref(), "crio", "CRI-O");
     assert_conformant("CRI-O", &summary, &output, &node.log_tail());
+}
+
+/// Lets the node reach a pod's host port at 127.0.0.1, as CRI-O's own
+/// critest setup does (contrib/test/ci/critest.yml in its module): CRI-O's
+/// host ports are nftables DNAT rules alone, and a packet from 127.0.0.1
+/// DNATed to a pod leaves the node's loopback only with `route_localnet`
+/// and a masquerade of that source (containerd's CNI portmap plugin sets up
+/// both itself). Done in the node's network namespace, which goes with it.
+fn route_localhost_to_pods(registry: &Registry) {
+    registry.netns().run(|| {
+        std::fs::write("/proc/sys/net/ipv4/conf/all/route_localnet", "1")
+            .expect("net.ipv4.conf.all.route_localnet=1 in the node's namespace");
+    });
+    let mut nft = registry.netns().command("nft");
+    nft.arg(
+        "add table ip critest-localhost; \
+         add chain ip critest-localhost postrouting { type nat hook postrouting priority srcnat; }; \
+         add rule ip critest-localhost postrouting ip saddr 127.0.0.0/8 ip daddr != 127.0.0.0/8 masquerade",
+    );
+    test_support::command::run(nft).check();
 }
 
 /// The negative control: the sandbox specs with a sandbox image whose
@@ -266,8 +338,13 @@ fn critest_fails_with_a_sandbox_that_exits_at_once() {
     let node = Node::start_mirroring(containerd, &registry, &REGISTRIES);
     let exiting = critest_images::exiting_pause(images.path(), &node.sandbox_image);
     registry.push(&exiting);
-    let (summary, output) =
-        run_critest(&registry, &node.socket, Some("PodSandbox"), "exiting pause");
+    let (summary, output) = run_critest(
+        &registry,
+        &node.socket,
+        Some("PodSandbox"),
+        "containerd-2.1",
+        "exiting pause",
+    );
     assert!(
         summary.failed > 0,
         "critest passed with a sandbox that exits at once: {summary:?}\n{output}"
@@ -283,11 +360,23 @@ fn reads_ginkgos_summary() {
         Some(Summary {
             passed: 2,
             failed: 1,
+            flaked: 0,
             pending: 0,
             skipped: 2
         })
     );
+    let flaky = "SUCCESS! -- 1 Passed | 0 Failed | 1 Flaked | 0 Pending | 112 Skipped";
+    assert_eq!(summary(flaky).map(|s| s.flaked), Some(1));
     assert_eq!(summary("no summary"), None);
-    assert!(!skips().is_empty());
-    assert!(skips().iter().all(|(_, reason)| !reason.trim().is_empty()));
+}
+
+/// tests/critest/skip.toml reads (List::read checks each entry) and names
+/// something for every runtime.
+#[test]
+fn reads_the_skip_list() {
+    let list = List::read();
+    assert!(!list.skip.is_empty());
+    for runtime in RUNTIMES {
+        assert!(!list.skipped_on(runtime).is_empty(), "{runtime}");
+    }
 }

@@ -25,7 +25,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 use test_support::teardown::{self, Resource};
-use test_support::{ci, cri, podman, registry, repo, rootless};
+use test_support::{ci, cri, kube, podman, registry, repo, rootless};
 
 /// From the signal to the last process gone: the bound.
 const TEARDOWN_LIMIT: Duration = Duration::from_secs(30);
@@ -440,6 +440,27 @@ fn registry_kill_9_then_the_next_run_sweeps() {
         return;
     }
     let run = Run::ready(&["registry"], true);
+    assert_next_run_sweeps(run, &["registry"], "ready");
+}
+
+fn can_run_kubernetes() -> bool {
+    let containerd = cri::Containerd::new("2.1", cri::Dialect::PinnedImagesV3);
+    let missing = kube::Cluster::missing(kube::Release::NEWEST, containerd);
+    ci::require(missing.is_none(), missing.as_deref().unwrap_or_default())
+}
+
+/// A Kubernetes node with a pod: SIGINT removes every daemon, the pod's
+/// processes, mounts and cgroups, and puts back the kernel settings kubelet
+/// changed; after kill -9 the next run does.
+#[test]
+fn kubernetes_node_sigint_then_kill_9_and_sweep() {
+    if !can_run_kubernetes() {
+        return;
+    }
+    let mut run = Run::ready(&["kubernetes"], true);
+    run.signal_group(Signal::SIGINT);
+    assert_torn_down(run, Signal::SIGINT);
+    let run = Run::ready(&["kubernetes"], true);
     assert_next_run_sweeps(run, &["registry"], "ready");
 }
 

@@ -8,6 +8,7 @@ pub mod ci;
 pub mod command;
 pub mod credentials;
 pub mod docker;
+pub mod http;
 pub mod netns;
 pub mod orphans;
 pub mod pid1;
@@ -22,3 +23,6 @@ pub mod wait;
 
 #[cfg(feature = "cri")]
 pub mod cri;
+
+#[cfg(feature = "kube")]
+pub mod kube;

@@ -36,6 +36,16 @@ impl NetNs {
         netns
     }
 
+    /// Another handle on the same namespace.
+    pub fn try_clone(&self) -> NetNs {
+        NetNs {
+            file: self
+                .file
+                .try_clone()
+                .expect("dup of the namespace's descriptor"),
+        }
+    }
+
     /// A path naming this namespace for `nsenter --net=` (valid while the
     /// test process holds it).
     pub fn path(&self) -> String {
@@ -49,6 +59,16 @@ impl NetNs {
             .arg("--")
             .arg(program);
         c
+    }
+
+    /// What moves the calling thread into this namespace: for the worker
+    /// threads of an async runtime whose sockets must be made here.
+    pub fn joiner(&self) -> impl Fn() + Send + Sync + 'static {
+        let file = self
+            .file
+            .try_clone()
+            .expect("dup of the namespace's descriptor");
+        move || setns(&file, CloneFlags::CLONE_NEWNET).expect("setns(CLONE_NEWNET)")
     }
 
     /// Runs `f` on a thread inside this namespace: for a socket of the test

@@ -11,11 +11,9 @@ use crate::netns::NetNs;
 use crate::repo;
 use crate::teardown::{self, Live, Resource};
 use crate::wait::{DEADLINE, wait_for};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::time::Duration;
 
 pub struct Registry {
     dir: tempfile::TempDir,
@@ -162,8 +160,8 @@ impl Registry {
                 panic!("docker-registry exited with {status}:\n{log}");
             }
             netns
-                .run(|| get_status_line(port, "/v2/"))
-                .filter(|s| s.contains(" 200 "))
+                .run(|| crate::http::get(port, "/v2/"))
+                .filter(|s| s.lines().next().is_some_and(|l| l.contains(" 200 ")))
                 .ok_or_else(|| "no answer yet".to_string())
         });
     }
@@ -195,16 +193,6 @@ impl Drop for Registry {
         self.stop();
         self.live.release();
     }
-}
-
-/// `GET path` over HTTP/1.0 to 127.0.0.1:port: the status line, if any.
-fn get_status_line(port: u16, path: &str) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n").ok()?;
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).ok()?;
-    answer.lines().next().map(str::to_string)
 }
 
 /// A line of the access log (combined log format):

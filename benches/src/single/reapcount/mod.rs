@@ -169,9 +169,11 @@ mod tests {
     use test_support::teardown::{self, Resource};
     use test_support::{ci, procfs};
 
-    /// busybox's `sleep` has started: its own command line, asleep.
+    /// busybox's `sleep` has started: its own command line, asleep. The
+    /// command line is empty for a moment around the exec.
     fn asleep(pid: Pid) -> Result<(), String> {
-        let exec = procfs::cmdline(pid.as_raw()).is_some_and(|c| c[0] == "/bin/busybox");
+        let exec = procfs::cmdline(pid.as_raw())
+            .is_some_and(|c| c.first().is_some_and(|a| a == "/bin/busybox"));
         let state = procfs::state(pid.as_raw());
         (exec && state == 'S')
             .then_some(())

@@ -6,17 +6,22 @@
 //!   hold registry         the private registry in its network namespace
 //!   hold podman           a podman pod as root, this project's infra image
 //!   hold podman-rootless  the same as a throwaway user with 65,536 ids
+//!   hold kubernetes       a one-node cluster (kubelet 1.37, containerd 2.1)
+//!                         with one pod
 //!
 //! With `--release` it removes what it started once ready, as a test's Drop
 //! does, saying "releasing" first, then exits 0. Each line it prints is one
 //! step: "starting", "pod N up", "ready", "releasing", "released".
 
 use std::io::Write;
+use test_support::command::run;
 use test_support::cri::{Containerd, Dialect, NamespaceMode, Node};
+use test_support::kube::{Cluster, KubeletSettings, Options, Release};
 use test_support::podman::Podman;
 use test_support::registry::Registry;
 use test_support::repo;
 use test_support::rootless::{TunOpen, User};
+use test_support::wait::{DEADLINE, wait_for};
 
 fn say(step: &str) {
     let mut out = std::io::stdout().lock();
@@ -38,6 +43,7 @@ fn main() {
             podman_pod(&podman, &repo::built_pause_archive());
             Box::new(podman)
         }
+        "kubernetes" => Box::new(kubernetes()),
         "podman-rootless" => {
             let tun = TunOpen::new();
             let user = User::create(65536);
@@ -46,7 +52,9 @@ fn main() {
             Box::new((podman, user, tun))
         }
         _ => {
-            eprintln!("usage: hold node PODS | registry | podman | podman-rootless [--release]");
+            eprintln!(
+                "usage: hold node PODS | registry | podman | podman-rootless | kubernetes [--release]"
+            );
             std::process::exit(2);
         }
     };
@@ -87,4 +95,30 @@ fn node(pods: usize) -> Node {
 fn podman_pod(podman: &Podman, archive: &std::path::Path) {
     let image = podman.pull_oci_archive(archive, &repo::version());
     podman.start_pod("hold", &image, &["--network", "none"]);
+}
+
+/// A one-node cluster whose one pod runs the sandbox image as its container
+/// too (already pulled, so no other image is needed): kubelet's pod cgroups,
+/// a sandbox and a container exist when the signal comes.
+fn kubernetes() -> Cluster {
+    let options = Options {
+        kubelet: Release::NEWEST,
+        containerd: Containerd::new("2.1", Dialect::PinnedImagesV3),
+        sandbox_archive: repo::built_pause_archive(),
+        kubelet_settings: KubeletSettings::default(),
+        preload: Vec::new(),
+    };
+    let cluster = Cluster::start(options).unwrap_or_else(|e| panic!("{e}"));
+    let image = format!("--image={}", cluster.node().sandbox_image);
+    // Admission wants the default ServiceAccount, which comes a moment later.
+    wait_for("kubectl run to be accepted", DEADLINE, || {
+        let r = run(cluster.kubectl(&["run", "hold", &image, "--restart=Never"]));
+        r.ok().then_some(()).ok_or_else(|| r.describe())
+    });
+    wait_for("the pod to run", DEADLINE * 2, || {
+        let r = run(cluster.kubectl(&["get", "pod", "hold", "-o", "jsonpath={.status.phase}"]));
+        let phase = String::from_utf8_lossy(&r.out.stdout).into_owned();
+        (phase == "Running").then_some(()).ok_or(phase)
+    });
+    cluster
 }

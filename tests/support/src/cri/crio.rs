@@ -52,7 +52,7 @@ pub fn missing_requirements() -> Option<String> {
     }
     // nft: without it CRI-O 1.34.0 keeps a nil nftables hostport manager
     // and crashes on the first pod with a hostPort.
-    ["runc", "jq", "nsenter", "ip", "nft"]
+    ["runc", "jq", "nsenter", "ip", "nft", "catatonit"]
         .iter()
         .find(|t| ci::which(t).is_none())
         .map(|t| format!("{t} not found: run `make deps`"))
@@ -132,8 +132,8 @@ impl CrioNode {
         node
     }
 
-    /// CRI-O's PID (it runs in the registry's network namespace: the
-    /// "node" network of a hostNetwork pod).
+    /// The PID of CRI-O's parent, catatonit (both run in the registry's
+    /// network namespace: the "node" network of a hostNetwork pod).
     pub fn pid(&self) -> i32 {
         self.pid
     }
@@ -179,10 +179,21 @@ fn config_args(layout: &Layout) -> Vec<std::ffi::OsString> {
 
 /// crio in `registry`'s network namespace, logging to the node's log; the
 /// storage configuration of containers/storage is the node's too.
+///
+/// crio runs under catatonit, a child subreaper that reaps at once what is
+/// orphaned below it, as a node's init (systemd) does. conmon kills an exec
+/// that timed out and exits without waiting for it, so the killed process is
+/// reaped by whichever reaper adopts it; this machine's PID 1 reaps adopted
+/// processes only every second or two, and until then the dead process is
+/// a zombie still listed in the container (critest's `execSync with
+/// timeout` sees it with `pgrep`). catatonit forwards SIGTERM to crio and
+/// exits with its status.
 fn spawn_crio(layout: &Layout, registry: &Registry) -> Child {
     let log = std::fs::File::create(&layout.log).unwrap();
-    let mut command = registry.netns().command(crio_binary("crio"));
+    let mut command = registry.netns().command("catatonit");
     command
+        .arg("--")
+        .arg(crio_binary("crio"))
         .args(config_args(layout))
         .env("CONTAINERS_STORAGE_CONF", &layout.storage_conf)
         .stdin(Stdio::null())

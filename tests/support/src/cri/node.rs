@@ -24,6 +24,8 @@ pub struct Node {
     pid: i32,
     /// containerd, its directory and its pods' cgroups, for the teardown.
     live: Live,
+    /// The namespace it runs in when given one (a registry's), for a restart.
+    netns: Option<NetNs>,
 }
 
 impl std::ops::Deref for Node {
@@ -113,18 +115,48 @@ impl Node {
             pid: child.id() as i32,
             child: Some(child),
             live,
+            netns: registry.map(|r| r.netns().try_clone()),
         };
-        let log = log_path(node.dir.path());
-        let why = |status| format!("containerd exited with {status}:\n{}", tail(&log, 40));
-        node.cri
-            .connect("containerd", node.child.as_mut().unwrap(), &why);
-        node.cri.wait_ready();
+        node.connect();
         node
+    }
+
+    /// Waits until containerd's CRI answers and reports ready.
+    fn connect(&mut self) {
+        let log = log_path(self.dir.path());
+        let why = |status| format!("containerd exited with {status}:\n{}", tail(&log, 40));
+        self.cri
+            .connect("containerd", self.child.as_mut().unwrap(), &why);
+        self.cri.wait_ready();
+    }
+
+    /// Stops containerd (SIGTERM, as systemd does) and starts it again on
+    /// the same config, state and namespace; its shims, and so the running
+    /// pods, stay. Returns when CRI reports ready again.
+    pub fn restart(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            self.live.stop_process(child.id());
+            let _ = child.wait();
+        }
+        let child = spawn_containerd(self.dir.path(), &self.containerd, self.netns.as_ref());
+        self.live.add_process(child.id());
+        self.pid = child.id() as i32;
+        self.child = Some(child);
+        self.connect();
     }
 
     /// containerd's PID (also the holder of the "node" network namespace).
     pub fn pid(&self) -> i32 {
         self.pid
+    }
+
+    /// If containerd has exited: its status and last log lines.
+    pub fn exited(&mut self) -> Option<String> {
+        let status = self.child.as_mut()?.try_wait().ok().flatten()?;
+        Some(format!(
+            "containerd exited ({status}):\n{}",
+            self.cri.log_tail()
+        ))
     }
 }
 

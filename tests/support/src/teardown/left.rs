@@ -37,6 +37,12 @@ pub fn left(r: &Resource) -> Vec<String> {
             found.push(format!("{} still mode {now:o}", path.display()));
         }
     }
+    for (path, line) in &r.contents {
+        let now = std::fs::read_to_string(path).unwrap_or_default();
+        if now.trim() != line {
+            found.push(format!("{} still {}", path.display(), now.trim()));
+        }
+    }
     found
 }
 

@@ -55,7 +55,8 @@ impl Process {
 pub struct Resource {
     /// One line naming it for people ("containerd node /tmp/pause-cri.x").
     pub what: String,
-    /// Stopped first, in order: SIGTERM, a grace period, then SIGKILL.
+    /// Stopped first, newest first (kubelet before the API server it
+    /// talks to): SIGTERM, a grace period, then SIGKILL.
     pub processes: Vec<Process>,
     /// Its private directory: processes that name it on their command line
     /// or run in a root inside it are killed, mounts under it unmounted,
@@ -70,6 +71,10 @@ pub struct Resource {
     pub containers: Vec<String>,
     /// Files whose mode the run changed, with the mode to put back.
     pub modes: Vec<(PathBuf, u32)>,
+    /// Files whose one-line content the run (or a daemon it started)
+    /// changed, with the line to write back: kernel settings under
+    /// /proc/sys that kubelet sets when it starts.
+    pub contents: Vec<(PathBuf, String)>,
 }
 
 impl Resource {
@@ -102,6 +107,11 @@ impl Resource {
 
     pub fn mode(mut self, path: &Path, mode: u32) -> Resource {
         self.modes.push((path.to_path_buf(), mode));
+        self
+    }
+
+    pub fn content(mut self, path: &Path, line: impl Into<String>) -> Resource {
+        self.contents.push((path.to_path_buf(), line.into()));
         self
     }
 }
@@ -137,6 +147,20 @@ impl Live {
             r.processes.retain(|p| p.pid != pid as i32);
             record::write(self.0.id, r);
         }
+    }
+
+    /// Stops a process it started (SIGTERM, a grace period, SIGKILL) before
+    /// the rest of it, as systemd stops one daemon, and forgets it.
+    pub fn stop_process(&self, pid: u32) {
+        let process = {
+            let guard = lock(&self.0.resource);
+            let r = guard.as_ref();
+            r.and_then(|r| r.processes.iter().find(|p| p.pid == pid as i32).cloned())
+        };
+        if let Some(p) = process {
+            remove::stop_in_order(std::slice::from_ref(&p));
+        }
+        self.forget_process(pid);
     }
 
     /// Leaves it in place for good (files kept for a person to inspect):

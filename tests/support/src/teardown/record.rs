@@ -50,6 +50,7 @@ pub struct Run {
 impl Run {
     pub fn label(&self) -> String {
         match &self.owner {
+            Some(p) if p.alive() => format!("run {} (running)", p.pid),
             Some(p) => format!("run {} (gone)", p.pid),
             None => format!("{}", self.dir.display()),
         }
@@ -127,6 +128,9 @@ fn encode(r: &Resource) -> String {
     for (path, mode) in &r.modes {
         out += &format!("mode {mode:o} {}\n", path.display());
     }
+    for (path, line) in &r.contents {
+        out += &format!("content {} {}\n", path.display(), line.replace('\n', " "));
+    }
     out
 }
 
@@ -154,6 +158,11 @@ fn decode(text: &str) -> Resource {
                     r.modes.push((Path::new(path).to_path_buf(), mode));
                 }
             }
+            "content" => {
+                if let Some((path, line)) = value.split_once(' ') {
+                    r.contents.push((PathBuf::from(path), line.to_string()));
+                }
+            }
             _ => {}
         }
     }
@@ -171,7 +180,8 @@ mod tests {
             .cgroup("pause-cri.x")
             .user("pause-rl-1-0")
             .container("pause-test-1")
-            .mode(Path::new("/dev/net/tun"), 0o600);
+            .mode(Path::new("/dev/net/tun"), 0o600)
+            .content(Path::new("/proc/sys/kernel/panic"), "0");
         let mut r = r;
         r.processes.push(Process { pid: 42, start: 7 });
         assert_eq!(decode(&encode(&r)), r);

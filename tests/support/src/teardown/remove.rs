@@ -51,6 +51,11 @@ pub fn remove(r: &Resource) -> Vec<String> {
             removed.push(format!("{} back to mode {mode:o}", path.display()));
         }
     }
+    for (path, line) in &r.contents {
+        if put_content_back(path, line) {
+            removed.push(format!("{} back to {line}", path.display()));
+        }
+    }
     if let Some(dir) = &r.dir
         && dir.exists()
     {
@@ -79,11 +84,11 @@ fn pid_list(pids: &[i32]) -> String {
     format!(" ({}{more})", shown.join(", "))
 }
 
-/// SIGTERM to each recorded process still alive, in order, SIGKILL after
+/// SIGTERM to each recorded process still alive, newest first, SIGKILL after
 /// the grace period; the PIDs that were alive.
-fn stop_in_order(processes: &[Process]) -> Vec<i32> {
+pub(super) fn stop_in_order(processes: &[Process]) -> Vec<i32> {
     let mut ended = Vec::new();
-    for p in processes.iter().filter(|p| p.alive()) {
+    for p in processes.iter().rev().filter(|p| p.alive()) {
         let _ = kill(Pid::from_raw(p.pid), Signal::SIGTERM);
         if !gone_within(std::slice::from_ref(p), GRACE) {
             let _ = kill(Pid::from_raw(p.pid), Signal::SIGKILL);
@@ -306,4 +311,10 @@ fn put_mode_back(path: &Path, mode: u32) -> bool {
         return false;
     }
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).is_ok()
+}
+
+/// Writes `line` back if the file now says something else; whether it did.
+fn put_content_back(path: &Path, line: &str) -> bool {
+    let now = std::fs::read_to_string(path).unwrap_or_default();
+    now.trim() != line && std::fs::write(path, line).is_ok()
 }
