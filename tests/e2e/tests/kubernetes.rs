@@ -146,6 +146,7 @@ fn cluster(
         sandbox_archive: sandbox,
         kubelet_settings: gc_at_once(),
         preload,
+        addons: Default::default(),
     };
     let t0 = Instant::now();
     let cluster = Cluster::start(options).unwrap_or_else(|e| panic!("cluster: {e}"));
@@ -621,6 +622,7 @@ fn a_kubelet_that_refuses_cgroup_v1_fails_in_one_line() {
             ..KubeletSettings::default()
         },
         preload: Vec::new(),
+        addons: Default::default(),
     };
     let Err(e) = Cluster::start(options) else {
         panic!("a kubelet with failCgroupV1: true joined a cgroup v1 node");

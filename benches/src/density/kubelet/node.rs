@@ -33,6 +33,7 @@ pub fn run(peer: &Peer, plan: &Plan, arch: &str) -> Run {
         sandbox_archive: sandbox_archive(peer, arch, &dir),
         kubelet_settings: KubeletSettings::default(),
         preload: vec![(workload.archive.clone(), workload.reference.clone())],
+        addons: Default::default(),
     };
     let t0 = Instant::now();
     let mut cluster = Cluster::start(options).unwrap_or_else(|e| panic!("{e}"));

@@ -107,6 +107,7 @@ fn kubernetes() -> Cluster {
         sandbox_archive: repo::built_pause_archive(),
         kubelet_settings: KubeletSettings::default(),
         preload: Vec::new(),
+        addons: Default::default(),
     };
     let cluster = Cluster::start(options).unwrap_or_else(|e| panic!("{e}"));
     let image = format!("--image={}", cluster.node().sandbox_image);

@@ -220,6 +220,13 @@ fn containerd_v2_base(dir: &Path, socket: &Path, hosts_toml: bool) -> toml::Tabl
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
         Root = "{runc}"
+    # runc again under the name Kubernetes' e2e suite gives its RuntimeClass
+    # (`test-handler`), as kind's nodes have it.
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.test-handler]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.test-handler.options]
+        SystemdCgroup = false
+        Root = "{runc}"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "{cni_bin}"
     conf_dir = "{cni_conf}"
@@ -254,6 +261,13 @@ fn containerd_v3_base(dir: &Path, socket: &Path) -> toml::Table {
     [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+        Root = "{runc}"
+    # runc again under the name Kubernetes' e2e suite gives its RuntimeClass
+    # (`test-handler`), as kind's nodes have it.
+    [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.test-handler]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.test-handler.options]
         SystemdCgroup = false
         Root = "{runc}"
   [plugins."io.containerd.cri.v1.runtime".cni]
@@ -322,9 +336,16 @@ pub(super) fn write_cni_conflist(dir: &Path) {
             "bridge": "pausecri0",
             "isGateway": true,
             "ipMasq": false,
+            // A pod that reaches itself through a Service's address (kube-proxy
+            // sends the packet back out of the port it came in by).
+            "hairpinMode": true,
             "ipam": {
                 "type": "host-local",
                 "ranges": [[{"subnet": "10.77.0.0/24"}]],
+                // The bridge as the pods' default route: Service addresses
+                // (kube-proxy's rules, in the runtime's namespace) lie outside
+                // the pods' subnet.
+                "routes": [{"dst": "0.0.0.0/0"}],
                 "dataDir": dir.join("cni/ipam").display().to_string(),
             },
         }, {

@@ -12,6 +12,7 @@ use super::client::Kube;
 use super::daemons::{self, Ports};
 use super::kubelet::{self, KubeletSettings, NodeSpec};
 use super::pki::{self, Identity, Layout};
+use super::services;
 use crate::cri::{Containerd, Node};
 use crate::netns::NetNs;
 use crate::registry::Registry;
@@ -39,6 +40,20 @@ pub struct Options {
     /// containerd before kubelet starts, as a node image's preloaded images
     /// are: kubelet's image GC counts an image's age from when it first saw it.
     pub preload: Vec<(PathBuf, String)>,
+    pub addons: Addons,
+}
+
+/// What a conformance run needs beyond a node and its sandbox image.
+#[derive(Clone, Debug, Default)]
+pub struct Addons {
+    /// OCI archives pushed to the registry before the node starts: the
+    /// images the suite's pods and CoreDNS pull.
+    pub images: Vec<PathBuf>,
+    /// The registries those images' names carry: the node's containerd
+    /// reaches each through the loopback registry, its mirror.
+    pub mirrored: Vec<&'static str>,
+    /// Services and cluster DNS: kube-proxy and CoreDNS ([`super::services`]).
+    pub services: bool,
 }
 
 pub struct Cluster {
@@ -94,7 +109,10 @@ impl Cluster {
     fn start_in(dir: tempfile::TempDir, options: Options) -> Result<Cluster, String> {
         let registry = Registry::start_isolated();
         registry.push(&options.sandbox_archive);
-        let node = Node::start_pulling_from(options.containerd, &registry);
+        for archive in &options.addons.images {
+            registry.push(archive);
+        }
+        let node = Node::start_mirroring(options.containerd, &registry, &options.addons.mirrored);
         let netns = registry.netns();
         add_node_address(netns)?;
         let ports = free_ports(netns);
@@ -127,6 +145,9 @@ impl Cluster {
         cluster.start_control_plane()?;
         cluster.start_kubelet()?;
         cluster.wait_node_ready()?;
+        if cluster.options.addons.services {
+            cluster.start_services()?;
+        }
         Ok(cluster)
     }
 
@@ -143,7 +164,7 @@ impl Cluster {
             .map_err(|e| format!("pulling the sandbox image {image} from the registry: {e}"))
     }
 
-    fn netns(&self) -> &NetNs {
+    pub fn netns(&self) -> &NetNs {
         self.registry.netns()
     }
 
@@ -197,6 +218,128 @@ impl Cluster {
         let scheduler = daemons::scheduler_command(self.netns(), &self.layout, &self.ports);
         self.spawn("kube-scheduler", scheduler);
         Ok(())
+    }
+
+    /// kube-proxy, then CoreDNS; returns once CoreDNS answers (its pods
+    /// Ready). Err names an image the registry does not serve at once.
+    fn start_services(&mut self) -> Result<(), String> {
+        self.approve_serving_csrs()?;
+        services::write_kube_proxy_config(&self.layout, NODE_NAME);
+        let proxy = services::kube_proxy_command(self.netns(), &self.layout);
+        self.spawn("kube-proxy", proxy);
+        let r = crate::command::run(services::coredns_addon_command(self.netns(), &self.layout));
+        if !r.ok() {
+            return Err(format!("kubeadm's CoreDNS addon: {}", r.describe()));
+        }
+        self.wait_pods_ready("kube-system", "k8s-app=kube-dns")
+            .map_err(|e| {
+                let logs = self.kubectl(&[
+                    "-n",
+                    "kube-system",
+                    "logs",
+                    "-l",
+                    "k8s-app=kube-dns",
+                    "--tail=8",
+                ]);
+                let logs = crate::command::run(logs);
+                format!(
+                    "CoreDNS: {e}\nCoreDNS's last lines:\n{}{}\nkube-proxy's:\n{}",
+                    logs.stdout(),
+                    logs.stderr(),
+                    daemons::log_tail(&self.layout, "kube-proxy", 15)
+                )
+            })
+    }
+
+    /// Approves the node's kubelet-serving CSRs as an operator does
+    /// (`kubectl certificate approve`; no controller approves them): exec,
+    /// logs and port-forward reach kubelet through that certificate.
+    pub fn approve_serving_csrs(&mut self) -> Result<(), String> {
+        let mut pending = Vec::new();
+        self.wait_until("the node's serving CSR", START_DEADLINE, |c| {
+            pending = c.pending_serving_csrs()?;
+            (!pending.is_empty()).then_some(()).ok_or("none yet".into())
+        })?;
+        for name in &pending {
+            let r = crate::command::run(self.kubectl(&["certificate", "approve", name]));
+            if !r.ok() {
+                return Err(format!("approving {name}: {}", r.describe()));
+            }
+        }
+        Ok(())
+    }
+
+    fn pending_serving_csrs(&self) -> Result<Vec<String>, String> {
+        use k8s_openapi::api::certificates::v1::CertificateSigningRequest as Csr;
+        let list = self.kube().run(|c| async move {
+            let api = kube::Api::<Csr>::all(c);
+            api.list(&Default::default())
+                .await
+                .map_err(|e| e.to_string())
+        })?;
+        let pending = list.items.into_iter().filter(|csr| {
+            let decided = csr.status.as_ref().and_then(|s| s.conditions.as_ref());
+            csr.spec.signer_name == "kubernetes.io/kubelet-serving"
+                && decided.is_none_or(|c| c.is_empty())
+        });
+        Ok(pending.filter_map(|csr| csr.metadata.name).collect())
+    }
+
+    /// Waits until every pod `selector` picks in `namespace` is Ready (and
+    /// there is one). A pod whose image cannot be pulled ends the wait at
+    /// once, with the runtime's reason.
+    pub fn wait_pods_ready(&mut self, namespace: &str, selector: &str) -> Result<(), String> {
+        let mut unpullable = None;
+        let what = format!("the pods {selector} in {namespace} to be Ready");
+        self.wait_until(&what, START_DEADLINE, |c| {
+            match c.pods_state(namespace, selector)? {
+                PodsState::Ready => Ok(()),
+                PodsState::CannotPull(why) => {
+                    unpullable = Some(why);
+                    Ok(())
+                }
+                PodsState::NotReady(why) => Err(why),
+            }
+        })?;
+        unpullable.map_or(Ok(()), Err)
+    }
+
+    fn pods_state(&self, namespace: &str, selector: &str) -> Result<PodsState, String> {
+        let (namespace, selector) = (namespace.to_string(), selector.to_string());
+        let pods = self.kube().run(|c| async move {
+            let api = kube::Api::<core::Pod>::namespaced(c, &namespace);
+            let list = kube::api::ListParams::default().labels(&selector);
+            api.list(&list).await.map_err(|e| e.to_string())
+        })?;
+        if pods.items.is_empty() {
+            return Ok(PodsState::NotReady("no pod yet".into()));
+        }
+        for pod in pods.items {
+            let name = pod.metadata.name.unwrap_or_default();
+            let status = pod.status.unwrap_or_default();
+            for c in status.container_statuses.iter().flatten() {
+                let waiting = c.state.as_ref().and_then(|s| s.waiting.as_ref());
+                let reason = waiting.and_then(|w| w.reason.as_deref());
+                if matches!(reason, Some("ErrImagePull" | "ImagePullBackOff")) {
+                    let message = waiting.and_then(|w| w.message.clone()).unwrap_or_default();
+                    return Ok(PodsState::CannotPull(format!(
+                        "pod {name} cannot pull {}: {message}",
+                        c.image
+                    )));
+                }
+            }
+            let conditions = status.conditions.unwrap_or_default();
+            if !conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "True")
+            {
+                return Ok(PodsState::NotReady(format!(
+                    "pod {name} is {:?}",
+                    status.phase
+                )));
+            }
+        }
+        Ok(PodsState::Ready)
     }
 
     fn node_spec(&self) -> NodeSpec<'_> {
@@ -401,6 +544,12 @@ impl Drop for Cluster {
         self.node.take();
         self.live.release();
     }
+}
+
+enum PodsState {
+    Ready,
+    NotReady(String),
+    CannotPull(String),
 }
 
 /// The cluster for the teardown: its directory (and every daemon whose

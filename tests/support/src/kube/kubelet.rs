@@ -122,6 +122,9 @@ cgroupRoot: /{cgroup_root}
 # This host is cgroup v1: kubelet 1.35 and later refuse it unless told.
 failCgroupV1: {fail_cgroup_v1}
 failSwapOn: false
+# CoreDNS's Service (kube::services), in every pod's resolv.conf.
+clusterDNS: [{dns}]
+clusterDomain: cluster.local
 staticPodPath: {static_pods}
 podLogsDirectory: {pod_logs}
 authentication:
@@ -150,6 +153,7 @@ evictionHard: {{memory.available: 50Mi, nodefs.available: 1%, imagefs.available:
         gc_high = s.image_gc_high,
         gc_low = s.image_gc_low,
         fail_cgroup_v1 = s.fail_cgroup_v1,
+        dns = super::services::CLUSTER_DNS,
     )
 }
 

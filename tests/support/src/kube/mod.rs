@@ -6,7 +6,8 @@
 //!
 //! [`binaries`] finds the built commands, [`pki`] runs kubeadm's offline
 //! phases, [`daemons`] and [`kubelet`] hold the command lines and config
-//! files, [`client`] is the API client, and [`cluster`] starts it all and
+//! files, [`services`] adds kube-proxy and CoreDNS where a suite needs them,
+//! [`client`] is the API client, and [`cluster`] starts it all and
 //! registers it with the harness's teardown ([`crate::teardown`]).
 
 pub mod binaries;
@@ -15,10 +16,11 @@ pub mod cluster;
 pub mod daemons;
 pub mod kubelet;
 pub mod pki;
+pub mod services;
 
 pub use binaries::Release;
 pub use client::Kube;
-pub use cluster::{Cluster, NODE_IP, Options};
+pub use cluster::{Addons, Cluster, NODE_IP, Options};
 /// The API's types, for suites.
 pub use k8s_openapi;
 pub use kube as client_lib;
