@@ -188,6 +188,9 @@ pub struct Run {
     pub kubeconfig: PathBuf,
     pub focus: String,
     pub skip: Option<String>,
+    /// ginkgo's label filter (`Serial`, `!Serial`): e2e.test labels specs
+    /// as their names' brackets say.
+    pub labels: Option<String>,
     /// Specs run at once: 1 runs e2e.test alone, more run it under ginkgo's
     /// CLI, which starts that many e2e.test processes (give `[Serial]` specs
     /// a run of their own with 1).
@@ -216,6 +219,7 @@ impl Run {
             "poll-progress-after=300s".to_string(),
         ];
         ginkgo_flags.extend(self.skip.iter().map(|s| format!("skip={s}")));
+        ginkgo_flags.extend(self.labels.iter().map(|l| format!("label-filter={l}")));
         let kubeconfig = format!("--kubeconfig={}", kubeconfig.display());
         if self.procs <= 1 {
             let mut c = netns.command(e2e_test());
@@ -298,4 +302,84 @@ impl Run {
             )
         })
     }
+}
+
+/// What a conformance cluster with `kubelet` lacks on this machine, if
+/// anything: a part of the node, or an input of the suite's images.
+pub fn missing(kubelet: test_support::kube::Release) -> Option<String> {
+    let containerd =
+        test_support::cri::Containerd::new("2.1", test_support::cri::Dialect::PinnedImagesV3);
+    test_support::kube::Cluster::missing(kubelet, containerd)
+        .or_else(|| crate::conformance_images::Inputs::of_this_repo().missing())
+        .or_else(|| {
+            (!e2e_test().is_file())
+                .then(|| format!("{} missing: run `make deps-go`", e2e_test().display()))
+        })
+}
+
+/// A one-node cluster conformance can judge: containerd 2.1 (the node a
+/// new cluster gets), kubelet of `kubelet`, with `services` kube-proxy and
+/// CoreDNS, and the registry serving the sandbox image (`sandbox`, an OCI
+/// archive) and every image the suite pulls, built into `images_dir`. Err
+/// says what is missing or which part did not start.
+pub fn start_cluster(
+    kubelet: test_support::kube::Release,
+    sandbox: PathBuf,
+    images_dir: &Path,
+    services: bool,
+) -> Result<test_support::kube::Cluster, String> {
+    use crate::conformance_images::{Inputs, REGISTRIES, build_all};
+    use test_support::cri::{Containerd, Dialect};
+    use test_support::kube::{Addons, Cluster, KubeletSettings, Options};
+    let containerd = Containerd::new("2.1", Dialect::PinnedImagesV3);
+    if let Some(missing) = missing(kubelet) {
+        return Err(missing);
+    }
+    let built = build_all(&Inputs::of_this_repo(), images_dir)?;
+    let options = Options {
+        kubelet,
+        containerd,
+        sandbox_archive: sandbox,
+        kubelet_settings: KubeletSettings::default(),
+        preload: Vec::new(),
+        addons: Addons {
+            images: built.into_iter().map(|(_, archive)| archive).collect(),
+            mirrored: REGISTRIES.to_vec(),
+            services,
+        },
+    };
+    Cluster::start(options)
+}
+
+/// Runs the specs `focus` picks (less the skip file's) on `cluster`: those
+/// not marked `[Serial]` under ginkgo with `procs` processes, then the
+/// `[Serial]` ones alone, as Kubernetes' own conformance jobs do. Each
+/// part's JUnit report and output go under `report_dir` (`parallel/`,
+/// `serial/`); the result is both reports together.
+pub fn run_on(
+    cluster: &test_support::kube::Cluster,
+    focus: &str,
+    procs: usize,
+    report_dir: &Path,
+    timeout: std::time::Duration,
+) -> Result<Report, String> {
+    let parts = [("parallel", "!Serial", procs), ("serial", "Serial", 1)];
+    let mut all = Report::default();
+    for (name, labels, procs) in parts {
+        let run = Run {
+            kubeconfig: cluster.layout.kubeconfig("admin"),
+            focus: focus.to_string(),
+            skip: skip_pattern(1),
+            labels: Some(labels.to_string()),
+            procs,
+            report_dir: report_dir.join(name),
+            timeout,
+        };
+        let report = run.execute(cluster.netns())?;
+        eprintln!("conformance, {name} part: {}", report.counts());
+        all.passed.extend(report.passed);
+        all.failed.extend(report.failed);
+        all.skipped.extend(report.skipped);
+    }
+    Ok(all)
 }

@@ -1,16 +1,24 @@
-//! Kubernetes' conformance suite (e2e.test v1.37.2, `make deps-go`) and
-//! what this project gives it: the images its sig-node `[Conformance]` specs
-//! pull (pause_e2e::conformance_images), the skip file
-//! (tests/conformance/skip.toml) and the named subset of specs that touch
-//! the sandbox. These checks need no cluster: they hold the project's
-//! lists to what the suite itself says, so that an upgrade of the pin that
-//! renames an image or a spec fails here.
+//! Kubernetes' conformance suite (e2e.test v1.37.2, `make deps-go`) judging
+//! a cluster whose every pod sandbox is this image: the sandbox subset of the
+//! sig-node `[Conformance]` specs on a one-node cluster (containerd 2.1,
+//! kubelet 1.37, kube-proxy, CoreDNS), and the negative control (a sandbox
+//! image that exits at once makes named specs fail).
+//!
+//! The checks before them need no cluster: they hold the project's lists
+//! (the images of pause_e2e::conformance_images, the skip file
+//! tests/conformance/skip.toml, the sandbox subset) to what the suite itself
+//! says, so that an upgrade of the pin that renames an image or a spec fails
+//! here. `make conformance` (pause_e2e's `conformance` program) runs every
+//! `[Conformance]` spec.
 
 use pause_e2e::conformance::{
     self, ALL, Report, Run, SANDBOX_SUBSET, SIG_NODE, dry_run, listed_images, skips,
 };
-use pause_e2e::conformance_images::images;
+use pause_e2e::conformance_images::{COREDNS_TAG, coredns, images};
+use std::time::Duration;
 use test_support::ci::require;
+use test_support::kube::Release;
+use test_support::repo;
 
 fn have_suite() -> bool {
     require(
@@ -91,6 +99,7 @@ fn a_run_without_a_cluster_fails() {
         kubeconfig,
         focus: r"\[sig-node\] Pods should get a host IP".into(),
         skip: None,
+        labels: None,
         procs: 1,
         report_dir: dir.path().join("report"),
         timeout: std::time::Duration::from_secs(600),
@@ -142,3 +151,122 @@ fn reads_a_junit_report() {
     assert_eq!(report.counts(), "passed 1, failed 3, skipped 1");
     assert!(Report::parse("not xml").is_err());
 }
+
+/// The CoreDNS image built is the one kubeadm's addon runs, at the version
+/// tests/go/pins.txt pins.
+#[test]
+fn coredns_is_the_image_kubeadm_names() {
+    let kubeadm = Release::NEWEST.bin("kubeadm");
+    if !require(
+        kubeadm.is_file(),
+        &format!("{} (make deps-go)", kubeadm.display()),
+    ) {
+        return;
+    }
+    let out = std::process::Command::new(&kubeadm)
+        .args(["config", "images", "list", "--kubernetes-version"])
+        .arg(Release::NEWEST.version())
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listed.lines().any(|l| l == coredns().reference()),
+        "kubeadm names another CoreDNS than {}:\n{listed}",
+        coredns().reference()
+    );
+    let pins = std::fs::read_to_string(repo::path("tests/go/pins.txt")).unwrap();
+    assert!(
+        pins.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == ["coredns", "github.com/coredns/coredns", COREDNS_TAG]),
+        "tests/go/pins.txt does not pin coredns at {COREDNS_TAG}"
+    );
+}
+
+/// Why the on-cluster runs cannot run here, if they cannot.
+fn cluster_missing() -> Option<String> {
+    if !test_support::ci::is_root() {
+        return Some("root (a Kubernetes node)".into());
+    }
+    pause_e2e::conformance::missing(Release::NEWEST)
+}
+
+/// The sandbox subset of the sig-node conformance specs (pod lifecycle,
+/// containers, hooks, probes, init and ephemeral containers, security
+/// contexts, RuntimeClass...) on a node whose sandbox image is this
+/// project's, pulled from the registry: none fails.
+#[test]
+fn the_sandbox_subset_passes_with_this_image() {
+    if !have_suite() {
+        return;
+    }
+    if let Some(missing) = cluster_missing() {
+        require(false, &missing);
+        return;
+    }
+    let images = tempfile::tempdir().unwrap();
+    let sandbox = repo::built_pause_archive();
+    let cluster = conformance::start_cluster(Release::NEWEST, sandbox, images.path(), true)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let report_dir = repo::path("target/conformance/sandbox-subset");
+    let report = conformance::run_on(
+        &cluster,
+        SANDBOX_SUBSET,
+        SUBSET_PROCS,
+        &report_dir,
+        SUBSET_TIMEOUT,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("the sandbox subset with this image: {}", report.counts());
+    for (spec, why) in &report.skipped {
+        eprintln!("  skipped by the suite: {spec}: {why}");
+    }
+    assert!(report.passed.len() >= 50, "{report:#?}");
+    assert!(report.failed.is_empty(), "failed: {:#?}", report.failed);
+}
+
+const SUBSET_TIMEOUT: Duration = Duration::from_secs(40 * 60);
+/// e2e.test processes at once: the long specs (four probes watched for
+/// 4 min, 500 pod updates) mostly wait, so six fit two cores.
+const SUBSET_PROCS: usize = 6;
+
+/// The negative control: the same cluster with a sandbox image that exits
+/// at once (busybox under this image's name) fails the specs that need a
+/// pod to run, so a run of this suite can fail.
+#[test]
+fn a_sandbox_that_exits_fails_named_specs() {
+    if !have_suite() {
+        return;
+    }
+    if let Some(missing) = cluster_missing() {
+        require(false, &missing);
+        return;
+    }
+    let images = tempfile::tempdir().unwrap();
+    let reference = format!("localhost/pause:{}", repo::version());
+    let exiting = pause_e2e::critest_images::exiting_pause(images.path(), &reference);
+    // Without kube-proxy and CoreDNS: CoreDNS's pods could not start either.
+    let cluster = conformance::start_cluster(Release::NEWEST, exiting, images.path(), false)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let report_dir = repo::path("target/conformance/negative-control");
+    let report = conformance::run_on(
+        &cluster,
+        NEEDS_A_RUNNING_POD,
+        1,
+        &report_dir,
+        SUBSET_TIMEOUT,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    eprintln!(
+        "one spec with a sandbox that exits at once: {}",
+        report.counts()
+    );
+    assert!(report.passed.is_empty(), "{report:#?}");
+    assert_eq!(report.failed.len(), 1, "{report:#?}");
+    assert!(
+        report.failed[0].contains("should get a host IP"),
+        "{report:#?}"
+    );
+}
+
+const NEEDS_A_RUNNING_POD: &str = r"\[sig-node\] Pods should get a host IP";

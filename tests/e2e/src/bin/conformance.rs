@@ -1,0 +1,95 @@
+//! `conformance [FOCUS]` (`make conformance`): every `[Conformance]` spec of
+//! e2e.test (or those FOCUS picks) on a one-node cluster whose sandbox image
+//! is this project's (pause_e2e::conformance::start_cluster), the
+//! `[Serial]` ones alone after the rest. Prints passed / failed / skipped,
+//! keeps ginkgo's JUnit reports and a summary under
+//! tests/conformance/results/, and exits non-zero when a spec failed.
+
+use pause_e2e::conformance::{self, ALL, Report};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+use test_support::kube::Release;
+use test_support::repo;
+
+/// The whole run's limit: the specs carry their own timeouts.
+const TIMEOUT: Duration = Duration::from_secs(3 * 3600);
+/// e2e.test processes at once (the machine has two cores).
+const PROCS: usize = 2;
+
+fn main() -> ExitCode {
+    let focus = std::env::args().nth(1).unwrap_or_else(|| ALL.to_string());
+    match run(&focus) {
+        Ok(report) if report.failed.is_empty() => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("conformance: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(focus: &str) -> Result<Report, String> {
+    let images = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
+    let started = Instant::now();
+    let cluster = conformance::start_cluster(
+        Release::NEWEST,
+        repo::built_pause_archive(),
+        images.path(),
+        true,
+    )?;
+    let work = repo::path("target/conformance/run");
+    let _ = std::fs::remove_dir_all(&work);
+    let report = conformance::run_on(&cluster, focus, PROCS, &work, TIMEOUT)?;
+    drop(cluster);
+    let took = started.elapsed();
+    println!(
+        "conformance: {} in {} min",
+        report.counts(),
+        took.as_secs() / 60
+    );
+    for spec in &report.failed {
+        println!("FAILED: {spec}");
+    }
+    keep(&work, &report, focus, took)?;
+    Ok(report)
+}
+
+/// Copies the JUnit reports to tests/conformance/results/ and writes what
+/// the run was beside them.
+fn keep(work: &Path, report: &Report, focus: &str, took: Duration) -> Result<(), String> {
+    let results = repo::path("tests/conformance/results");
+    std::fs::create_dir_all(&results).map_err(|e| format!("{}: {e}", results.display()))?;
+    for part in ["parallel", "serial"] {
+        let from = work.join(part).join("junit.xml");
+        let to = results.join(format!("junit-{part}.xml"));
+        std::fs::copy(&from, &to).map_err(|e| format!("{}: {e}", from.display()))?;
+    }
+    let mut summary = format!(
+        "# Conformance run\n\n\
+         - e2e.test {version} (focus `{focus}`), on one node: kubelet {version}, containerd 2.1, \
+           this project's image {image} as every pod's sandbox\n\
+         - {counts}; {mins} min on this machine (2 cores), {PROCS} processes then `[Serial]` alone\n\
+         - command: `make conformance`\n",
+        version = Release::NEWEST.version(),
+        image = format_args!("localhost/pause:{}", repo::version()),
+        counts = report.counts(),
+        mins = took.as_secs() / 60,
+    );
+    for (title, specs) in [("Failed", &report.failed)] {
+        if !specs.is_empty() {
+            summary.push_str(&format!("\n## {title}\n\n"));
+            for s in specs {
+                summary.push_str(&format!("- {s}\n"));
+            }
+        }
+    }
+    if !report.skipped.is_empty() {
+        summary.push_str("\n## Skipped by the suite itself\n\n");
+        for (s, why) in &report.skipped {
+            summary.push_str(&format!("- {s}: {why}\n"));
+        }
+    }
+    let path = results.join("summary.md");
+    std::fs::write(&path, summary).map_err(|e| format!("{}: {e}", path.display()))
+}
