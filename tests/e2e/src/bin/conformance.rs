@@ -77,12 +77,10 @@ fn keep(work: &Path, report: &Report, focus: &str, took: Duration) -> Result<(),
         counts = report.counts(),
         mins = took.as_secs() / 60,
     );
-    for (title, specs) in [("Failed", &report.failed)] {
-        if !specs.is_empty() {
-            summary.push_str(&format!("\n## {title}\n\n"));
-            for s in specs {
-                summary.push_str(&format!("- {s}\n"));
-            }
+    if !report.failed.is_empty() {
+        summary.push_str("\n## Failed\n\n");
+        for s in &report.failed {
+            summary.push_str(&format!("- {s}\n"));
         }
     }
     if !report.skipped.is_empty() {
