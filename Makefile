@@ -323,7 +323,7 @@ conformance-inputs: deps oci target/conformance/nginx-rootfs.tar target/conforma
 target/conformance/nginx-rootfs.tar: tests/conformance/debian-rootfs.sh
 	@tests/conformance/debian-rootfs.sh $@ nginx-light
 target/conformance/tools-rootfs.tar: tests/conformance/debian-rootfs.sh
-	@tests/conformance/debian-rootfs.sh $@ curl bind9-dnsutils iproute2
+	@tests/conformance/debian-rootfs.sh $@ curl bind9-dnsutils iproute2 libc-bin netcat-openbsd bash socat
 
 # Those images, built here under the names the suite asks for
 # (tests/e2e/src/conformance_images.rs says what each is built from): OCI

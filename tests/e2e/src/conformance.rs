@@ -126,8 +126,15 @@ pub fn listed_images() -> Result<Vec<String>, String> {
 pub struct Report {
     pub passed: Vec<String>,
     pub failed: Vec<String>,
+    /// Passed, but only at a later attempt (a run with `attempts` > 1):
+    /// also in `passed`, named so that a flaky spec is seen, not hidden.
+    pub flaked: Vec<String>,
     /// Skipped by the suite itself as it ran (Skip with a reason).
     pub skipped: Vec<(String, String)>,
+    /// Why each failed or flaked spec failed: the failure's first lines and
+    /// where in the suite it was raised (CI keeps the output, not the
+    /// report).
+    pub why: std::collections::BTreeMap<String, String>,
 }
 
 impl Report {
@@ -152,7 +159,13 @@ impl Report {
             };
             let name = name.to_string();
             match status {
-                "passed" => report.passed.push(name),
+                "passed" => {
+                    if let Some(why) = first_failed_attempt(case) {
+                        report.why.insert(name.clone(), why);
+                        report.flaked.push(name.clone());
+                    }
+                    report.passed.push(name)
+                }
                 "skipped" => {
                     let message = case
                         .children()
@@ -164,21 +177,79 @@ impl Report {
                     }
                 }
                 // failed, panicked, timedout, interrupted, aborted, pending.
-                _ => report.failed.push(name),
+                _ => {
+                    if let Some(why) = failure(case) {
+                        report.why.insert(name.clone(), why);
+                    }
+                    report.failed.push(name)
+                }
             }
         }
         Ok(report)
     }
 
-    /// `passed N, failed N, skipped N`.
+    /// Each failed spec with why, then each flaked one: what a reader of
+    /// CI's output needs to tell a cluster's fault from the image's.
+    pub fn explain(&self) -> String {
+        let mut out = String::new();
+        let listed = self.failed.iter().map(|s| ("FAILED", s));
+        for (what, spec) in listed.chain(self.flaked.iter().map(|s| ("FLAKED", s))) {
+            out.push_str(&format!("{what}: {spec}\n"));
+            if let Some(why) = self.why.get(spec) {
+                for line in why.lines() {
+                    out.push_str(&format!("    {line}\n"));
+                }
+            }
+        }
+        out
+    }
+
+    /// `passed N, failed N, skipped N` (and `, N flaked` when some did).
     pub fn counts(&self) -> String {
+        let flaked = match self.flaked.len() {
+            0 => String::new(),
+            n => format!(" ({n} of them at a second attempt)"),
+        };
         format!(
-            "passed {}, failed {}, skipped {}",
+            "passed {}{flaked}, failed {}, skipped {}",
             self.passed.len(),
             self.failed.len(),
             self.skipped.len()
         )
     }
+}
+
+/// The lines of a failure worth printing: ginkgo's messages can hold whole
+/// objects (a pod's YAML), so the first few lines and the location.
+const WHY_LINES: usize = 4;
+
+/// A failed spec's failure: its message's first lines and where it was
+/// raised (the description's `In [It] at: file:line` line).
+fn failure(case: roxmltree::Node) -> Option<String> {
+    let node = case
+        .children()
+        .find(|c| c.has_tag_name("failure") || c.has_tag_name("error"))?;
+    let message = node.attribute("message").unwrap_or_default();
+    let mut why: Vec<&str> = message.lines().take(WHY_LINES).collect();
+    let text = node.text().unwrap_or_default();
+    why.extend(text.lines().find(|l| l.starts_with("In [")));
+    Some(why.join("\n"))
+}
+
+/// A passed spec's failed attempt, if it had one: ginkgo's timeline (the
+/// report's system-err) says `Attempt #N Failed.  Retrying`, with the
+/// `[FAILED]` line and its location before it.
+fn first_failed_attempt(case: roxmltree::Node) -> Option<String> {
+    let timeline = case
+        .children()
+        .find(|c| c.has_tag_name("system-err"))?
+        .text()?;
+    let retry = timeline.find("Failed.  Retrying")?;
+    let before = &timeline[..retry];
+    let failed = before.rfind("[FAILED]").map_or("", |at| &before[at..]);
+    let mut why: Vec<&str> = failed.lines().take(WHY_LINES).collect();
+    why.extend(failed.lines().find(|l| l.trim_start().starts_with("In [")));
+    Some(why.join("\n"))
 }
 
 /// One run of the suite against a cluster.
@@ -200,6 +271,10 @@ pub struct Run {
     /// The whole run's limit (ginkgo's own --timeout; the suite's specs
     /// have theirs).
     pub timeout: std::time::Duration,
+    /// Times a failing spec is run before it counts as failed (ginkgo's
+    /// --flake-attempts); a spec that passes at a later one is reported as
+    /// flaked.
+    pub attempts: u32,
 }
 
 impl Run {
@@ -218,13 +293,22 @@ impl Run {
             "no-color".to_string(),
             "poll-progress-after=300s".to_string(),
         ];
+        if self.attempts > 1 {
+            ginkgo_flags.push(format!("flake-attempts={}", self.attempts));
+        }
         ginkgo_flags.extend(self.skip.iter().map(|s| format!("skip={s}")));
         ginkgo_flags.extend(self.labels.iter().map(|l| format!("label-filter={l}")));
-        let kubeconfig = format!("--kubeconfig={}", kubeconfig.display());
+        // The kubectl of the suite's own release: the specs of sig-cli run
+        // it, and a kubectl found on PATH may be any version.
+        let kubectl = bin("kubectl");
+        let suite_flags = [
+            format!("--kubeconfig={}", kubeconfig.display()),
+            format!("--kubectl-path={}", kubectl.display()),
+        ];
         if self.procs <= 1 {
             let mut c = netns.command(e2e_test());
             c.args(ginkgo_flags.iter().map(|f| format!("--ginkgo.{f}")))
-                .arg(kubeconfig);
+                .args(suite_flags);
             c
         } else {
             let mut c = netns.command(ginkgo());
@@ -232,7 +316,7 @@ impl Run {
                 .args(ginkgo_flags.iter().map(|f| format!("--{f}")))
                 .arg(e2e_test())
                 .arg("--")
-                .arg(kubeconfig);
+                .args(suite_flags);
             c
         }
     }
@@ -351,35 +435,42 @@ pub fn start_cluster(
     Cluster::start(options)
 }
 
-/// Runs the specs `focus` picks (less the skip file's) on `cluster`: those
-/// not marked `[Serial]` under ginkgo with `procs` processes, then the
-/// `[Serial]` ones alone, as Kubernetes' own conformance jobs do. Each
-/// part's JUnit report and output go under `report_dir` (`parallel/`,
-/// `serial/`); the result is both reports together.
-pub fn run_on(
-    cluster: &test_support::kube::Cluster,
-    focus: &str,
-    procs: usize,
-    report_dir: &Path,
-    timeout: std::time::Duration,
-) -> Result<Report, String> {
-    let parts = [("parallel", "!Serial", procs), ("serial", "Serial", 1)];
+/// How to run the specs on a cluster: which, how many at once, each
+/// given how many attempts, within what time, with reports where.
+pub struct Plan<'a> {
+    pub focus: &'a str,
+    pub procs: usize,
+    pub attempts: u32,
+    pub report_dir: &'a Path,
+    pub timeout: std::time::Duration,
+}
+
+/// Runs the specs `plan.focus` picks (less the skip file's) on `cluster`:
+/// those not marked `[Serial]` under ginkgo with `plan.procs` processes,
+/// then the `[Serial]` ones alone, as Kubernetes' own conformance jobs do.
+/// Each part's JUnit report and output go under `plan.report_dir`
+/// (`parallel/`, `serial/`); the result is both reports together.
+pub fn run_on(cluster: &test_support::kube::Cluster, plan: &Plan) -> Result<Report, String> {
+    let parts = [("parallel", "!Serial", plan.procs), ("serial", "Serial", 1)];
     let mut all = Report::default();
     for (name, labels, procs) in parts {
         let run = Run {
             kubeconfig: cluster.layout.kubeconfig("admin"),
-            focus: focus.to_string(),
+            focus: plan.focus.to_string(),
             skip: skip_pattern(1),
             labels: Some(labels.to_string()),
             procs,
-            report_dir: report_dir.join(name),
-            timeout,
+            report_dir: plan.report_dir.join(name),
+            timeout: plan.timeout,
+            attempts: plan.attempts,
         };
         let report = run.execute(cluster.netns())?;
         eprintln!("conformance, {name} part: {}", report.counts());
         all.passed.extend(report.passed);
         all.failed.extend(report.failed);
+        all.flaked.extend(report.flaked);
         all.skipped.extend(report.skipped);
+        all.why.extend(report.why);
     }
     Ok(all)
 }

@@ -29,11 +29,18 @@ pub struct Inputs {
     /// agnhost and nonewprivs, from Kubernetes' module (`make deps-go`).
     pub agnhost: PathBuf,
     pub nonewprivs: PathBuf,
+    /// The test certificate and key agnhost's TLS servers load, from its
+    /// source (`localhost.crt`, `localhost.key`; `make deps-go`).
+    pub agnhost_tls: PathBuf,
     /// CoreDNS, from its module (`make deps-go`, tests/go/coredns).
     pub coredns: PathBuf,
+    /// The sample API server, from k8s.io/sample-apiserver (`make deps-go`).
+    pub sample_apiserver: PathBuf,
+    /// etcd, from its module (`make deps-go`, tests/go/etcd).
+    pub etcd: PathBuf,
     /// Debian's nginx-light unpacked (tests/conformance/debian-rootfs.sh).
     pub nginx_rootfs: PathBuf,
-    /// Debian's curl, dig and ip unpacked: the commands specs run in
+    /// Debian's curl, dig, getent, ip, nc, bash and socat unpacked: the commands specs run in
     /// agnhost's containers (upstream's image installs them too).
     pub tools_rootfs: PathBuf,
     /// This project's image (`make oci`; PAUSE_OCI_ARCHIVE overrides it).
@@ -49,7 +56,10 @@ impl Inputs {
             busybox: crate::critest_images::busybox(),
             agnhost: bin.join("agnhost"),
             nonewprivs: bin.join("nonewprivs"),
+            agnhost_tls: repo(&format!("target/go/{KUBERNETES}/agnhost")),
             coredns: repo("target/go/coredns/bin/coredns"),
+            sample_apiserver: bin.join("sample-apiserver"),
+            etcd: repo("target/go/etcd/bin/etcd"),
             nginx_rootfs: repo("target/conformance/nginx-rootfs.tar"),
             tools_rootfs: repo("target/conformance/tools-rootfs.tar"),
             pause: std::env::var_os("PAUSE_OCI_ARCHIVE")
@@ -67,7 +77,10 @@ impl Inputs {
             ),
             (&self.agnhost, "make deps-go"),
             (&self.nonewprivs, "make deps-go"),
+            (&self.agnhost_tls.join("localhost.key"), "make deps-go"),
             (&self.coredns, "make deps-go"),
+            (&self.sample_apiserver, "make deps-go"),
+            (&self.etcd, "make deps-go"),
             (&self.nginx_rootfs, "make conformance-inputs"),
             (&self.tools_rootfs, "make conformance-inputs"),
             (&self.pause, "make oci"),
@@ -85,16 +98,20 @@ enum Kind {
     Busybox { user: &'static str },
     /// The busybox root with agnhost as /agnhost, its entrypoint.
     Agnhost,
-    /// agnhost with the two files the image-volume spec reads.
-    Kitten,
+    /// The busybox root under Debian's curl, dig, getent, ip, nc, bash and socat.
+    Tools,
+    /// agnhost serving a /data.json that names `jpg` (what the kitten and
+    /// nautilus images hold; the specs read that file, not the picture),
+    /// and an /etc/os-release (the image-volume spec reads it too).
+    Picture { jpg: &'static str },
     /// The busybox root with nonewprivs, set-user-ID root, as its command.
     Nonewprivs,
     /// The busybox root under Debian's nginx-light, serving port 80.
     Nginx,
     /// This project's image.
     Pause,
-    /// CoreDNS alone.
-    Coredns,
+    /// One program alone at `path` (its entrypoint), with /etc and /tmp.
+    Program(Program),
 }
 
 /// One image the suite asks for.
@@ -138,9 +155,11 @@ pub fn images() -> Vec<Image> {
             "agnhost",
             "2.66.1",
             Agnhost,
-            "the busybox root, Debian 12's curl, dig and ip with their libraries \
+            "the busybox root, Debian 12's curl, dig, getent, ip, nc (OpenBSD's, as upstream), \
+             bash and socat with their libraries \
              (tests/conformance/debian-rootfs.sh), and /agnhost built from \
-             k8s.io/kubernetes/test/images/agnhost v1.37.2 (static); entrypoint /agnhost, \
+             k8s.io/kubernetes/test/images/agnhost v1.37.2 (static) with its test certificate and key \
+             (/localhost.crt, /localhost.key); entrypoint /agnhost, \
              command pause, as upstream",
         ),
         image(
@@ -153,10 +172,20 @@ pub fn images() -> Vec<Image> {
         image(
             "kitten",
             "1.8",
-            Kitten,
+            Picture { jpg: "kitten.jpg" },
             "the agnhost stand-in plus /data.json naming kitten.jpg and an /etc/os-release \
              that says it stands in for an Alpine Linux image (the two files the ImageVolume \
              spec reads); command test-webserver",
+        ),
+        image(
+            "nautilus",
+            "1.8",
+            Picture {
+                jpg: "nautilus.jpg",
+            },
+            "the agnhost stand-in plus /data.json naming nautilus.jpg (the file kubectl's \
+             Update Demo specs fetch through the API server's pod proxy) and the same \
+             /etc/os-release; command test-webserver, as upstream",
         ),
         image(
             "nonroot",
@@ -180,6 +209,30 @@ pub fn images() -> Vec<Image> {
              logs to stdout/stderr; command nginx -g 'daemon off;'",
         ),
         image("nginx", "1.28.0-2", Nginx, "the same nginx stand-in"),
+        image(
+            "glibc-dns-testing",
+            "2.1.1",
+            Tools,
+            "the busybox root under Debian 12's dig and glibc's getent (bind9-dnsutils, \
+             libc-bin; with curl and ip), the two commands the DNS specs' glibc prober runs; \
+             upstream's is a Debian image with dnsutils",
+        ),
+        image(
+            "sample-apiserver",
+            "1.29.2",
+            Program(self::Program::SampleApiserver),
+            "/sample-apiserver built from k8s.io/sample-apiserver v0.37.2 (the release cut \
+             with Kubernetes v1.37.2, tests/go/kubernetes-1.37; upstream's 1.29.2 is that \
+             program of Kubernetes 1.29), static, alone; entrypoint /sample-apiserver, as upstream",
+        ),
+        Image {
+            name: "registry.k8s.io/etcd".into(),
+            tag: "3.7.0-0",
+            kind: Program(self::Program::Etcd),
+            built_from: "/usr/local/bin/etcd built from go.etcd.io/etcd v3.6.17 (tests/go/etcd, \
+                         the control plane's own), static, alone; the aggregator spec names the \
+                         command, as upstream's image places it",
+        },
         Image {
             name: "registry.k8s.io/pause".into(),
             tag: "3.10.2",
@@ -196,7 +249,7 @@ pub fn coredns() -> Image {
     Image {
         name: "registry.k8s.io/coredns/coredns".into(),
         tag: COREDNS_TAG,
-        kind: Kind::Coredns,
+        kind: Kind::Program(Program::Coredns),
         built_from: "/coredns built from github.com/coredns/coredns (tests/go/coredns, static), \
                      alone; entrypoint /coredns, run as root (upstream's runs as 65532 with a file \
                      capability to bind port 53, which this archive's layer does not carry)",
@@ -216,18 +269,29 @@ pub fn build_all(inputs: &Inputs, dir: &Path) -> Result<Vec<(Image, PathBuf)>, S
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
     let parts = Parts {
         busybox: busybox_layer(&read(&inputs.busybox)?),
-        agnhost: agnhost_layer(&read(&inputs.agnhost)?),
+        agnhost: agnhost_layer(
+            &read(&inputs.agnhost)?,
+            &read(&inputs.agnhost_tls.join("localhost.crt"))?,
+            &read(&inputs.agnhost_tls.join("localhost.key"))?,
+        ),
         nonewprivs: read(&inputs.nonewprivs)?,
         nginx: read(&inputs.nginx_rootfs)?,
         tools: read(&inputs.tools_rootfs)?,
     };
     let pause = read(&inputs.pause)?;
-    let coredns_bin = read(&inputs.coredns)?;
+    let programs = [
+        (Program::Coredns, read(&inputs.coredns)?),
+        (Program::SampleApiserver, read(&inputs.sample_apiserver)?),
+        (Program::Etcd, read(&inputs.etcd)?),
+    ];
     let mut out = Vec::new();
     for (i, img) in images().into_iter().chain([coredns()]).enumerate() {
         let bytes = match img.kind {
             Kind::Pause => renamed(&pause, &img.name, img.tag),
-            Kind::Coredns => coredns_archive(&img, &coredns_bin),
+            Kind::Program(p) => {
+                let (_, bytes) = programs.iter().find(|(q, _)| *q == p).unwrap();
+                program_archive(&img, p.path(), bytes)
+            }
             kind => {
                 let (run, layers) = stand_in(kind, &img, &parts);
                 let layers: Vec<&[u8]> = layers.iter().map(Vec::as_slice).collect();
@@ -264,16 +328,18 @@ fn stand_in(kind: Kind, img: &Image, parts: &Parts) -> (RunConfig, Vec<Vec<u8>>)
     let mut top = Layer::default();
     match kind {
         Kind::Busybox { user } => run.user = user.into(),
-        Kind::Agnhost | Kind::Kitten => {
+        Kind::Tools => tools(&mut layers, &mut top, parts),
+        Kind::Agnhost | Kind::Picture { .. } => {
             run.entrypoint = strs(&["/agnhost"]);
             run.cmd = strs(&["pause"]);
-            layers.push(parts.tools.clone());
+            tools(&mut layers, &mut top, parts);
             layers.push(parts.agnhost.clone());
-            if let Kind::Kitten = kind {
+            if let Kind::Picture { jpg } = kind {
                 run.cmd = strs(&["test-webserver"]);
-                top.file("data.json", 0o644, KITTEN_DATA.as_bytes());
+                let data = format!("{{\"image\": \"{jpg}\", \"stand-in\": \"pause e2e\"}}\n");
+                top.file("data.json", 0o644, data.as_bytes());
                 top.dir("etc", 0o755);
-                top.file("etc/os-release", 0o644, KITTEN_OS_RELEASE.as_bytes());
+                top.file("etc/os-release", 0o644, PICTURE_OS_RELEASE.as_bytes());
             }
         }
         Kind::Nonewprivs => {
@@ -287,7 +353,7 @@ fn stand_in(kind: Kind, img: &Image, parts: &Parts) -> (RunConfig, Vec<Vec<u8>>)
             layers.push(parts.nginx.clone());
             nginx_site(&mut top);
         }
-        Kind::Pause | Kind::Coredns => unreachable!("not built on busybox"),
+        Kind::Pause | Kind::Program(_) => unreachable!("not built on busybox"),
     }
     let note = format!("{}:{}: {}\n", img.name, img.tag, img.built_from);
     top.file("stand-in", 0o644, note.as_bytes());
@@ -295,15 +361,51 @@ fn stand_in(kind: Kind, img: &Image, parts: &Parts) -> (RunConfig, Vec<Vec<u8>>)
     (run, layers)
 }
 
-/// CoreDNS's image: the program, and /etc for the Corefile's mount.
-fn coredns_archive(img: &Image, coredns: &[u8]) -> Vec<u8> {
+/// Debian's tools over the busybox root, with `nc` the OpenBSD netcat that
+/// upstream's agnhost has (the Services specs run `nc -t`, which busybox's
+/// lacks): Debian sets that link in a maintainer script, which the unpacked
+/// root never ran.
+fn tools(layers: &mut Vec<Vec<u8>>, top: &mut Layer, parts: &Parts) {
+    layers.push(parts.tools.clone());
+    top.dir("bin", 0o755);
+    top.symlink("bin/nc", "nc.openbsd");
+}
+
+/// The programs an image holds alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Program {
+    Coredns,
+    SampleApiserver,
+    Etcd,
+}
+
+impl Program {
+    /// Where upstream's image has it.
+    fn path(self) -> &'static str {
+        match self {
+            Program::Coredns => "coredns",
+            Program::SampleApiserver => "sample-apiserver",
+            Program::Etcd => "usr/local/bin/etcd",
+        }
+    }
+}
+
+/// An image of one program at `path`, its entrypoint, with /etc (CoreDNS's
+/// Corefile is mounted there) and /tmp.
+fn program_archive(img: &Image, path: &str, program: &[u8]) -> Vec<u8> {
     let mut l = Layer::default();
-    l.file("coredns", 0o755, coredns);
+    let parents = Path::new(path).ancestors().skip(1);
+    let parents: Vec<&Path> = parents.filter(|p| !p.as_os_str().is_empty()).collect();
+    for dir in parents.iter().rev() {
+        l.dir(&dir.to_string_lossy(), 0o755);
+    }
+    l.file(path, 0o755, program);
     l.dir("etc", 0o755);
+    l.dir("tmp", 0o1777);
     let note = format!("{}:{}: {}\n", img.name, img.tag, img.built_from);
     l.file("stand-in", 0o644, note.as_bytes());
     let run = RunConfig {
-        entrypoint: vec!["/coredns".into()],
+        entrypoint: vec![format!("/{path}")],
         ..RunConfig::default()
     };
     archive(&img.name, img.tag, &run, &[&l.finish()])
@@ -340,19 +442,22 @@ fn busybox_layer(busybox: &[u8]) -> Vec<u8> {
     l.finish()
 }
 
-/// agnhost as upstream places it: /agnhost, /agnhost-2 a link to it, and
-/// /uploads (its netexec server's upload directory).
-fn agnhost_layer(agnhost: &[u8]) -> Vec<u8> {
+/// agnhost as upstream places it: /agnhost, /agnhost-2 a link to it,
+/// /uploads (its netexec server's upload directory) and the certificate and
+/// key its TLS servers load (a StatefulSet spec's readiness probe fetches
+/// /localhost.crt through test-webserver).
+fn agnhost_layer(agnhost: &[u8], crt: &[u8], key: &[u8]) -> Vec<u8> {
     let mut l = Layer::default();
     l.file("agnhost", 0o755, agnhost);
+    l.file("localhost.crt", 0o644, crt);
+    l.file("localhost.key", 0o644, key);
     l.symlink("agnhost-2", "agnhost");
     l.dir("uploads", 0o755);
     l.finish()
 }
 
-const KITTEN_DATA: &str = "{\"image\": \"kitten.jpg\", \"stand-in\": \"pause e2e\"}\n";
-const KITTEN_OS_RELEASE: &str = "NAME=\"pause e2e stand-in\"\n\
-PRETTY_NAME=\"busybox, standing in for the Alpine Linux image registry.k8s.io/e2e-test-images/kitten\"\n";
+const PICTURE_OS_RELEASE: &str = "NAME=\"pause e2e stand-in\"\n\
+PRETTY_NAME=\"busybox, standing in for an Alpine Linux image of registry.k8s.io/e2e-test-images\"\n";
 
 /// What Debian's postinst would have made (no maintainer script runs in
 /// the unpacked root): the default site enabled, its web root, and the logs

@@ -12,7 +12,7 @@
 //! `[Conformance]` spec.
 
 use pause_e2e::conformance::{
-    self, ALL, Report, Run, SANDBOX_SUBSET, SIG_NODE, dry_run, listed_images, skips,
+    self, ALL, Plan, Report, Run, SANDBOX_SUBSET, SIG_NODE, dry_run, listed_images, skips,
 };
 use pause_e2e::conformance_images::{COREDNS_TAG, coredns, images};
 use std::time::Duration;
@@ -103,6 +103,7 @@ fn a_run_without_a_cluster_fails() {
         procs: 1,
         report_dir: dir.path().join("report"),
         timeout: std::time::Duration::from_secs(600),
+        attempts: 1,
     };
     let report = run.execute(&netns).unwrap();
     assert!(report.passed.is_empty(), "{report:?}");
@@ -150,6 +151,74 @@ fn reads_a_junit_report() {
     );
     assert_eq!(report.counts(), "passed 1, failed 3, skipped 1");
     assert!(Report::parse("not xml").is_err());
+}
+
+/// A spec that passed at its second attempt is named as flaked, and each
+/// failure says why in a few lines (ginkgo 2's report of a two-spec suite
+/// run with --flake-attempts=2, its timelines shortened).
+#[test]
+fn names_flaked_specs_and_why_specs_failed() {
+    let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<testsuites><testsuite name="flaky" tests="2">
+  <testcase name="[It] thing flakes once" status="passed">
+    <system-err>&gt; Enter [It] flakes once - flaky_test.go:14
+[FAILED] Failure recorded during attempt 1:
+first attempt fails
+Unexpected error:
+    &lt;*fs.PathError | 0xb13778cc210&gt;: 
+    stat /tmp/flaky/marker: no such file or directory
+occurred
+In [It] at: /tmp/flaky/flaky_test.go:20 @ 12/06/26 14:59:12.882
+&lt; Exit [It] flakes once - flaky_test.go:14 (0s)
+
+Attempt #1 Failed.  Retrying ↺ @ 12/06/26 14:59:12.882
+
+&gt; Enter [It] flakes once - flaky_test.go:14
+&lt; Exit [It] flakes once - flaky_test.go:14 (0s)
+</system-err>
+  </testcase>
+  <testcase name="[It] thing passes" status="passed">
+    <system-err>&gt; Enter [It] passes - flaky_test.go:24
+</system-err>
+  </testcase>
+  <testcase name="[It] thing fails always" status="failed">
+    <failure message="never equal&#xA;Expected&#xA;    &lt;int&gt;: 1&#xA;to equal&#xA;    &lt;int&gt;: 2" type="failed">[FAILED] never equal
+Expected
+    &lt;int&gt;: 1
+to equal
+    &lt;int&gt;: 2
+In [It] at: /tmp/flaky/flaky_test.go:23 @ 12/06/26 14:59:12.883
+</failure>
+  </testcase>
+</testsuite></testsuites>"#;
+    let report = Report::parse(xml).unwrap();
+    assert_eq!(report.passed, ["thing flakes once", "thing passes"]);
+    assert_eq!(report.flaked, ["thing flakes once"]);
+    assert_eq!(report.failed, ["thing fails always"]);
+    assert_eq!(
+        report.counts(),
+        "passed 2 (1 of them at a second attempt), failed 1, skipped 0"
+    );
+    assert_eq!(
+        report.why["thing fails always"],
+        "never equal\nExpected\n    <int>: 1\nto equal\n\
+         In [It] at: /tmp/flaky/flaky_test.go:23 @ 12/06/26 14:59:12.883"
+    );
+    assert_eq!(
+        report.why["thing flakes once"],
+        "[FAILED] Failure recorded during attempt 1:\nfirst attempt fails\nUnexpected error:\n\
+         \x20   <*fs.PathError | 0xb13778cc210>: \n\
+         In [It] at: /tmp/flaky/flaky_test.go:20 @ 12/06/26 14:59:12.882"
+    );
+    let explained = report.explain();
+    assert!(
+        explained.starts_with("FAILED: thing fails always\n    never equal\n"),
+        "{explained}"
+    );
+    assert!(
+        explained.contains("FLAKED: thing flakes once\n"),
+        "{explained}"
+    );
 }
 
 /// The CoreDNS image built is the one kubeadm's addon runs, at the version
@@ -211,27 +280,33 @@ fn the_sandbox_subset_passes_with_this_image() {
     let sandbox = repo::built_pause_archive();
     let cluster = conformance::start_cluster(Release::NEWEST, sandbox, images.path(), true)
         .unwrap_or_else(|e| panic!("{e}"));
-    let report_dir = repo::path("target/conformance/sandbox-subset");
-    let report = conformance::run_on(
-        &cluster,
-        SANDBOX_SUBSET,
-        SUBSET_PROCS,
-        &report_dir,
-        SUBSET_TIMEOUT,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let plan = Plan {
+        focus: SANDBOX_SUBSET,
+        procs: SUBSET_PROCS,
+        attempts: SUBSET_ATTEMPTS,
+        report_dir: &repo::path("target/conformance/sandbox-subset"),
+        timeout: SUBSET_TIMEOUT,
+    };
+    let report = conformance::run_on(&cluster, &plan).unwrap_or_else(|e| panic!("{e}"));
     eprintln!("the sandbox subset with this image: {}", report.counts());
+    eprint!("{}", report.explain());
     for (spec, why) in &report.skipped {
         eprintln!("  skipped by the suite: {spec}: {why}");
     }
     assert!(report.passed.len() >= 50, "{report:#?}");
-    assert!(report.failed.is_empty(), "failed: {:#?}", report.failed);
+    assert!(report.failed.is_empty(), "failed:\n{}", report.explain());
 }
 
 const SUBSET_TIMEOUT: Duration = Duration::from_secs(40 * 60);
 /// e2e.test processes at once: the long specs (four probes watched for
 /// 4 min, 500 pod updates) mostly wait, so six fit two cores.
 const SUBSET_PROCS: usize = 6;
+/// A spec that fails is run once more before it fails the test (and is
+/// printed as flaked if it then passes): on a loaded two-core CI machine
+/// one of 63 specs failed once in three runs (a post-start HTTP hook),
+/// which a second attempt tells apart from a spec this image breaks,
+/// which fails both. `make conformance` gives no second attempt.
+const SUBSET_ATTEMPTS: u32 = 2;
 
 /// The negative control: the same cluster with a sandbox image that exits
 /// at once (busybox under this image's name) fails the specs that need a
@@ -247,15 +322,14 @@ fn a_sandbox_that_exits_fails_named_specs() {
     // Without kube-proxy and CoreDNS: CoreDNS's pods could not start either.
     let cluster = conformance::start_cluster(Release::NEWEST, exiting, images.path(), false)
         .unwrap_or_else(|e| panic!("{e}"));
-    let report_dir = repo::path("target/conformance/negative-control");
-    let report = conformance::run_on(
-        &cluster,
-        NEEDS_A_RUNNING_POD,
-        1,
-        &report_dir,
-        SUBSET_TIMEOUT,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let plan = Plan {
+        focus: NEEDS_A_RUNNING_POD,
+        procs: 1,
+        attempts: 1,
+        report_dir: &repo::path("target/conformance/negative-control"),
+        timeout: SUBSET_TIMEOUT,
+    };
+    let report = conformance::run_on(&cluster, &plan).unwrap_or_else(|e| panic!("{e}"));
     eprintln!(
         "one spec with a sandbox that exits at once: {}",
         report.counts()

@@ -2,7 +2,7 @@
 //! e2e.test (or those FOCUS picks) on a one-node cluster whose sandbox image
 //! is this project's (pause_e2e::conformance::start_cluster), the
 //! `[Serial]` ones alone after the rest. Prints passed / failed / skipped,
-//! keeps ginkgo's JUnit reports and a summary under
+//! keeps ginkgo's JUnit reports (gzip) and a summary under
 //! tests/conformance/results/, and exits non-zero when a spec failed.
 
 use pause_e2e::conformance::{self, ALL, Report};
@@ -41,7 +41,15 @@ fn run(focus: &str) -> Result<Report, String> {
     )?;
     let work = repo::path("target/conformance/run");
     let _ = std::fs::remove_dir_all(&work);
-    let report = conformance::run_on(&cluster, focus, PROCS, &work, TIMEOUT)?;
+    let plan = conformance::Plan {
+        focus,
+        procs: PROCS,
+        // A certification run: a spec has one attempt.
+        attempts: 1,
+        report_dir: &work,
+        timeout: TIMEOUT,
+    };
+    let report = conformance::run_on(&cluster, &plan)?;
     drop(cluster);
     let took = started.elapsed();
     println!(
@@ -49,11 +57,33 @@ fn run(focus: &str) -> Result<Report, String> {
         report.counts(),
         took.as_secs() / 60
     );
-    for spec in &report.failed {
-        println!("FAILED: {spec}");
-    }
+    print!("{}", report.explain());
     keep(&work, &report, focus, took)?;
     Ok(report)
+}
+
+/// A command's first line of output, or `?` when it has none.
+fn output(program: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(program).args(args).output();
+    let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    let text = text.unwrap_or_default();
+    text.lines()
+        .next()
+        .filter(|l| !l.is_empty())
+        .unwrap_or("?")
+        .to_string()
+}
+
+/// ginkgo's report, compressed: it holds every spec of e2e.test (those the
+/// focus left out as skipped) and each run spec's whole timeline, megabytes
+/// of text a repository keeps better as gzip (`zcat` reads it).
+fn gzip(from: &Path, to: &Path) -> Result<(), String> {
+    use std::io::Write;
+    let xml = std::fs::read(from).map_err(|e| format!("{}: {e}", from.display()))?;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&xml).map_err(|e| e.to_string())?;
+    let bytes = gz.finish().map_err(|e| e.to_string())?;
+    std::fs::write(to, bytes).map_err(|e| format!("{}: {e}", to.display()))
 }
 
 /// Copies the JUnit reports to tests/conformance/results/ and writes what
@@ -63,15 +93,17 @@ fn keep(work: &Path, report: &Report, focus: &str, took: Duration) -> Result<(),
     std::fs::create_dir_all(&results).map_err(|e| format!("{}: {e}", results.display()))?;
     for part in ["parallel", "serial"] {
         let from = work.join(part).join("junit.xml");
-        let to = results.join(format!("junit-{part}.xml"));
-        std::fs::copy(&from, &to).map_err(|e| format!("{}: {e}", from.display()))?;
+        let to = results.join(format!("junit-{part}.xml.gz"));
+        gzip(&from, &to)?;
     }
     let mut summary = format!(
         "# Conformance run\n\n\
          - e2e.test {version} (focus `{focus}`), on one node: kubelet {version}, containerd 2.1, \
            this project's image {image} as every pod's sandbox\n\
          - {counts}; {mins} min on this machine (2 cores), {PROCS} processes then `[Serial]` alone\n\
-         - command: `make conformance`\n",
+         - command: `make conformance`, {date}, revision {revision}\n",
+        date = output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        revision = output("git", &["rev-parse", "--short=12", "HEAD"]),
         version = Release::NEWEST.version(),
         image = format_args!("localhost/pause:{}", repo::version()),
         counts = report.counts(),
@@ -80,8 +112,16 @@ fn keep(work: &Path, report: &Report, focus: &str, took: Duration) -> Result<(),
     if !report.failed.is_empty() {
         summary.push_str("\n## Failed\n\n");
         for s in &report.failed {
-            summary.push_str(&format!("- {s}\n"));
+            let why = report.why.get(s).map_or(String::new(), |w| {
+                format!("\n\n  ```\n  {}\n  ```", w.replace('\n', "\n  "))
+            });
+            summary.push_str(&format!("- {s}{why}\n"));
         }
+    }
+    summary.push_str("\n## Skipped by tests/conformance/skip.toml (one node)\n\n");
+    for skip in conformance::skips() {
+        let reason = skip.reason.split_whitespace().collect::<Vec<_>>().join(" ");
+        summary.push_str(&format!("- `{}`: {reason}\n", skip.spec));
     }
     if !report.skipped.is_empty() {
         summary.push_str("\n## Skipped by the suite itself\n\n");

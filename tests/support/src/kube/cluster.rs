@@ -224,6 +224,10 @@ impl Cluster {
     /// Ready). Err names an image the registry does not serve at once.
     fn start_services(&mut self) -> Result<(), String> {
         self.approve_serving_csrs()?;
+        let r = crate::command::run(services::route_services_command(self.netns(), NODE_IP));
+        if !r.ok() {
+            return Err(format!("the route to Services: {}", r.describe()));
+        }
         services::write_kube_proxy_config(&self.layout, NODE_NAME);
         let proxy = services::kube_proxy_command(self.netns(), &self.layout);
         self.spawn("kube-proxy", proxy);
@@ -611,6 +615,10 @@ fn free_port(netns: &NetNs) -> u16 {
 
 /// Distinct free ports; each listener is closed before the next is asked
 /// for, so the kernel may hand the same one twice: retried until distinct.
+/// kubelet's default port (ephemeral ports, which the others are, start
+/// above it).
+const KUBELET_PORT: u16 = 10250;
+
 fn free_ports(netns: &NetNs) -> Ports {
     let mut taken = Vec::new();
     let mut next = || loop {
@@ -626,7 +634,11 @@ fn free_ports(netns: &NetNs) -> Ports {
         etcd_peer: next(),
         controller_manager: next(),
         scheduler: next(),
-        kubelet: next(),
+        // kubelet's own port, as on every node: the namespace is the
+        // cluster's alone, and Kubernetes' e2e framework reaches kubelet
+        // through the API server's node proxy on this port, not the one
+        // the Node reports.
+        kubelet: KUBELET_PORT,
         kubelet_healthz: next(),
     }
 }

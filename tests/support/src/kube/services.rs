@@ -53,6 +53,26 @@ conntrack:
     std::fs::write(kube_proxy_config(layout), config).unwrap();
 }
 
+/// The node's route to the Service range, as a real node's default route
+/// gives it: the kernel picks a route before kube-proxy's rules rewrite the
+/// address, so without one the API server's calls to a webhook or an
+/// aggregated API's Service (and a host-network pod's) fail with "network
+/// is unreachable". The loopback device and the node's address serve:
+/// every packet to a Service with endpoints is rewritten before it leaves.
+pub fn route_services_command(netns: &NetNs, node_ip: &str) -> Command {
+    let mut cmd = netns.command("ip");
+    cmd.args([
+        "route",
+        "add",
+        super::pki::SERVICE_CIDR,
+        "dev",
+        "lo",
+        "src",
+        node_ip,
+    ]);
+    cmd
+}
+
 /// kube-proxy (the newest) in the namespace, with its configuration.
 pub fn kube_proxy_command(netns: &NetNs, layout: &Layout) -> Command {
     let mut cmd = netns.command(Release::NEWEST.bin("kube-proxy"));
