@@ -204,7 +204,8 @@ impl Report {
         out
     }
 
-    /// `passed N, failed N, skipped N` (and `, N flaked` when some did).
+    /// `passed N, failed N, skipped N` (the passed count says how many of
+    /// them flaked, when some did).
     pub fn counts(&self) -> String {
         let flaked = match self.flaked.len() {
             0 => String::new(),
@@ -230,10 +231,8 @@ fn failure(case: roxmltree::Node) -> Option<String> {
         .children()
         .find(|c| c.has_tag_name("failure") || c.has_tag_name("error"))?;
     let message = node.attribute("message").unwrap_or_default();
-    let mut why: Vec<&str> = message.lines().take(WHY_LINES).collect();
     let text = node.text().unwrap_or_default();
-    why.extend(text.lines().find(|l| l.starts_with("In [")));
-    Some(why.join("\n"))
+    Some(why(message, text.lines().find(|l| l.starts_with("In ["))))
 }
 
 /// A passed spec's failed attempt, if it had one: ginkgo's timeline (the
@@ -247,9 +246,16 @@ fn first_failed_attempt(case: roxmltree::Node) -> Option<String> {
     let retry = timeline.find("Failed.  Retrying")?;
     let before = &timeline[..retry];
     let failed = before.rfind("[FAILED]").map_or("", |at| &before[at..]);
-    let mut why: Vec<&str> = failed.lines().take(WHY_LINES).collect();
-    why.extend(failed.lines().find(|l| l.trim_start().starts_with("In [")));
-    Some(why.join("\n"))
+    let located = failed.lines().find(|l| l.trim_start().starts_with("In ["));
+    Some(why(failed, located))
+}
+
+/// The first lines of a failure's `message`, then where it was raised
+/// (its `In [It] at: file:line` line).
+fn why(message: &str, located: Option<&str>) -> String {
+    let mut why: Vec<&str> = message.lines().take(WHY_LINES).collect();
+    why.extend(located);
+    why.join("\n")
 }
 
 /// One run of the suite against a cluster.

@@ -279,19 +279,11 @@ pub fn build_all(inputs: &Inputs, dir: &Path) -> Result<Vec<(Image, PathBuf)>, S
         tools: read(&inputs.tools_rootfs)?,
     };
     let pause = read(&inputs.pause)?;
-    let programs = [
-        (Program::Coredns, read(&inputs.coredns)?),
-        (Program::SampleApiserver, read(&inputs.sample_apiserver)?),
-        (Program::Etcd, read(&inputs.etcd)?),
-    ];
     let mut out = Vec::new();
     for (i, img) in images().into_iter().chain([coredns()]).enumerate() {
         let bytes = match img.kind {
             Kind::Pause => renamed(&pause, &img.name, img.tag),
-            Kind::Program(p) => {
-                let (_, bytes) = programs.iter().find(|(q, _)| *q == p).unwrap();
-                program_archive(&img, p.path(), bytes)
-            }
+            Kind::Program(p) => program_archive(&img, p.path(), &read(p.input(inputs))?),
             kind => {
                 let (run, layers) = stand_in(kind, &img, &parts);
                 let layers: Vec<&[u8]> = layers.iter().map(Vec::as_slice).collect();
@@ -372,7 +364,7 @@ fn tools(layers: &mut Vec<Vec<u8>>, top: &mut Layer, parts: &Parts) {
 }
 
 /// The programs an image holds alone.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 enum Program {
     Coredns,
     SampleApiserver,
@@ -380,6 +372,15 @@ enum Program {
 }
 
 impl Program {
+    /// Where make puts it.
+    fn input(self, inputs: &Inputs) -> &Path {
+        match self {
+            Program::Coredns => &inputs.coredns,
+            Program::SampleApiserver => &inputs.sample_apiserver,
+            Program::Etcd => &inputs.etcd,
+        }
+    }
+
     /// Where upstream's image has it.
     fn path(self) -> &'static str {
         match self {

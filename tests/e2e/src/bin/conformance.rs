@@ -66,14 +66,12 @@ fn run(focus: &str) -> Result<Report, String> {
 
 /// A command's first line of output, or `?` when it has none.
 fn output(program: &str, args: &[&str]) -> String {
-    let out = std::process::Command::new(program).args(args).output();
-    let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
-    let text = text.unwrap_or_default();
-    text.lines()
-        .next()
-        .filter(|l| !l.is_empty())
-        .unwrap_or("?")
-        .to_string()
+    let mut command = std::process::Command::new(program);
+    command.args(args);
+    let run = test_support::command::run(command);
+    let stdout = run.stdout();
+    let line = stdout.lines().next().filter(|_| run.ok());
+    line.filter(|l| !l.is_empty()).unwrap_or("?").to_string()
 }
 
 /// ginkgo's report, compressed: it holds every spec of e2e.test (those the

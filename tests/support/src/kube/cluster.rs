@@ -613,12 +613,12 @@ fn free_port(netns: &NetNs) -> u16 {
     })
 }
 
-/// Distinct free ports; each listener is closed before the next is asked
-/// for, so the kernel may hand the same one twice: retried until distinct.
 /// kubelet's default port (ephemeral ports, which the others are, start
 /// above it).
 const KUBELET_PORT: u16 = 10250;
 
+/// Distinct free ports; each listener is closed before the next is asked
+/// for, so the kernel may hand the same one twice: retried until distinct.
 fn free_ports(netns: &NetNs) -> Ports {
     let mut taken = Vec::new();
     let mut next = || loop {
