@@ -339,6 +339,9 @@ test-conformance: conformance-inputs ## tests/e2e/tests/conformance.rs: Kubernet
 conformance: conformance-inputs ## every [Conformance] spec of e2e.test on a one-node cluster with this image as the sandbox; reports in tests/conformance/results/
 	$(E2E_ENV) cargo run -q --locked -p pause-e2e --bin conformance
 
+conformance-side-by-side: conformance-inputs ## the sig-node [Conformance] specs with this image and with catatonit -P as every sandbox: the same specs must pass; tests/conformance/results/side-by-side.md
+	$(E2E_ENV) cargo run -q --locked -p pause-e2e --bin conformance -- --side-by-side
+
 # A kind cluster built offline: see tests/kind/. Kubernetes is v1.34 (KIND_K8S
 # names another tests/go build, e.g. kubernetes-1.37, which needs failCgroupV1).
 KIND_K8S ?= kubernetes-1.34

@@ -204,6 +204,29 @@ impl Report {
         out
     }
 
+    /// The specs whose outcome (passed, failed, skipped, not run) differs
+    /// between this run and `other`: (spec, its outcome here, in `other`).
+    pub fn differences(&self, other: &Report) -> Vec<(String, &'static str, &'static str)> {
+        let (here, there) = (self.outcomes(), other.outcomes());
+        let specs: std::collections::BTreeSet<&str> =
+            here.keys().chain(there.keys()).copied().collect();
+        specs
+            .into_iter()
+            .filter_map(|spec| {
+                let a = here.get(spec).copied().unwrap_or("not run");
+                let b = there.get(spec).copied().unwrap_or("not run");
+                (a != b).then(|| (spec.to_string(), a, b))
+            })
+            .collect()
+    }
+
+    fn outcomes(&self) -> std::collections::BTreeMap<&str, &'static str> {
+        let passed = self.passed.iter().map(|s| (s.as_str(), "passed"));
+        let failed = self.failed.iter().map(|s| (s.as_str(), "failed"));
+        let skipped = self.skipped.iter().map(|(s, _)| (s.as_str(), "skipped"));
+        passed.chain(failed).chain(skipped).collect()
+    }
+
     /// `passed N, failed N, skipped N` (the passed count says how many of
     /// them flaked, when some did).
     pub fn counts(&self) -> String {
@@ -439,6 +462,38 @@ pub fn start_cluster(
         },
     };
     Cluster::start(options)
+}
+
+/// Debian's catatonit (static), the sandbox a side-by-side run sets beside
+/// this image.
+pub const CATATONIT: &str = "/usr/bin/catatonit";
+
+/// `catatonit -P` packed as a sandbox image under this project's reference
+/// (`localhost/pause:<version>`, uid 65535, as the benchmarks pack it), so
+/// that a cluster started with it differs from this image's only in the
+/// sandbox's program. Written to `dir`; returns the archive.
+pub fn catatonit_sandbox(dir: &Path) -> Result<PathBuf, String> {
+    let binary = std::fs::read(CATATONIT)
+        .map_err(|e| format!("{CATATONIT}: {e} (make deps installs Debian's catatonit)"))?;
+    let options = xtask::Options {
+        epoch: 0,
+        path: "/catatonit".into(),
+        entrypoint: vec!["/catatonit".into(), "-P".into()],
+        user: "65535:65535".into(),
+        labels: Default::default(),
+        name: "localhost/pause".into(),
+        tag: test_support::repo::version(),
+        tool: "pause-e2e conformance".into(),
+    };
+    let input = xtask::Input {
+        arch: test_support::repo::host_arch().into(),
+        binary,
+        source_name: "catatonit".into(),
+    };
+    let built = xtask::build(&options, &[input]).map_err(|e| format!("pack catatonit: {e}"))?;
+    let archive = dir.join("catatonit-sandbox.tar");
+    std::fs::write(&archive, built.archive).map_err(|e| format!("{}: {e}", archive.display()))?;
+    Ok(archive)
 }
 
 /// How to run the specs on a cluster: which, how many at once, each

@@ -221,6 +221,37 @@ In [It] at: /tmp/flaky/flaky_test.go:23 @ 12/06/26 14:59:12.883
     );
 }
 
+/// Two runs' outcomes compared spec by spec: a spec that passed in one and
+/// failed, was skipped or did not run in the other is named with both.
+#[test]
+fn tells_which_specs_two_runs_judged_differently() {
+    let run = |passed: &[&str], failed: &[&str], skipped: &[&str]| Report {
+        passed: passed.iter().map(|s| s.to_string()).collect(),
+        failed: failed.iter().map(|s| s.to_string()).collect(),
+        skipped: skipped
+            .iter()
+            .map(|s| (s.to_string(), "why".into()))
+            .collect(),
+        ..Report::default()
+    };
+    let this = run(&["a", "b", "c", "e"], &["d"], &["f"]);
+    assert!(this.differences(&this).is_empty());
+    let other = run(&["a", "c", "d"], &["b"], &["e", "f"]);
+    assert_eq!(
+        this.differences(&other),
+        [
+            ("b".to_string(), "passed", "failed"),
+            ("d".to_string(), "failed", "passed"),
+            ("e".to_string(), "passed", "skipped"),
+        ]
+    );
+    let fewer = run(&["a"], &[], &[]);
+    assert_eq!(
+        fewer.differences(&run(&["a", "g"], &[], &[]))[0],
+        ("g".to_string(), "not run", "passed")
+    );
+}
+
 /// The CoreDNS image built is the one kubeadm's addon runs, at the version
 /// tests/go/pins.txt pins.
 #[test]

@@ -4,9 +4,15 @@
 //! `[Serial]` ones alone after the rest. Prints passed / failed / skipped,
 //! keeps ginkgo's JUnit reports (gzip) and a summary under
 //! tests/conformance/results/, and exits non-zero when a spec failed.
+//!
+//! `conformance --side-by-side` (`make conformance-side-by-side`): the
+//! sig-node `[Conformance]` specs on two new clusters alike but for the
+//! sandbox, this image and catatonit -P; writes
+//! tests/conformance/results/side-by-side.md and exits non-zero when a spec
+//! failed or the two result sets differ.
 
-use pause_e2e::conformance::{self, ALL, Report};
-use std::path::Path;
+use pause_e2e::conformance::{self, ALL, Plan, Report, SIG_NODE};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use test_support::kube::Release;
@@ -17,12 +23,20 @@ const TIMEOUT: Duration = Duration::from_secs(3 * 3600);
 /// e2e.test processes at once: most specs wait on timers, and the sandbox
 /// subset passed with six on this machine's two cores.
 const PROCS: usize = 6;
+const USAGE: &str = "usage: conformance [FOCUS] | conformance --side-by-side";
 
 fn main() -> ExitCode {
-    let focus = std::env::args().nth(1).unwrap_or_else(|| ALL.to_string());
-    match run(&focus) {
-        Ok(report) if report.failed.is_empty() => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::FAILURE,
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.as_slice() {
+        [] => whole(ALL),
+        [flag] if flag == "--side-by-side" => side_by_side(),
+        [flag, ..] if flag.starts_with('-') => Err(format!("unknown option {flag}; {USAGE}")),
+        [focus] => whole(focus),
+        _ => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("conformance: {e}");
             ExitCode::FAILURE
@@ -30,30 +44,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(focus: &str) -> Result<Report, String> {
-    let images = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
+/// The specs `focus` picks on a cluster whose sandbox is this image; Ok
+/// says whether none failed.
+fn whole(focus: &str) -> Result<bool, String> {
     // The skips this run applies (run_on reads the file as each part starts).
     let skips = conformance::skips();
-    let started = Instant::now();
-    let cluster = conformance::start_cluster(
-        Release::NEWEST,
-        repo::built_pause_archive(),
-        images.path(),
-        true,
-    )?;
     let work = repo::path("target/conformance/run");
-    let _ = std::fs::remove_dir_all(&work);
-    let plan = conformance::Plan {
-        focus,
-        procs: PROCS,
-        // A certification run: a spec has one attempt.
-        attempts: 1,
-        report_dir: &work,
-        timeout: TIMEOUT,
-    };
-    let report = conformance::run_on(&cluster, &plan)?;
-    drop(cluster);
-    let took = started.elapsed();
+    let (report, took) = run_with(repo::built_pause_archive(), "/pause", focus, &work)?;
     println!(
         "conformance: {} in {} min",
         report.counts(),
@@ -61,7 +58,93 @@ fn run(focus: &str) -> Result<Report, String> {
     );
     print!("{}", report.explain());
     keep(&work, &report, &skips, focus, took)?;
-    Ok(report)
+    Ok(report.failed.is_empty())
+}
+
+/// Starts a cluster whose sandbox image is `sandbox` (an OCI archive whose
+/// program is `program`), runs the specs `focus` picks with reports under
+/// `work`, and stops it. Err when the cluster did not start or its
+/// sandboxes are not `program`.
+fn run_with(
+    sandbox: PathBuf,
+    program: &str,
+    focus: &str,
+    work: &Path,
+) -> Result<(Report, Duration), String> {
+    let images = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
+    let started = Instant::now();
+    let cluster = conformance::start_cluster(Release::NEWEST, sandbox, images.path(), true)?;
+    // CoreDNS's pods run by now: their sandboxes must be the program asked for.
+    if sandboxes_running(program) == 0 {
+        return Err(format!(
+            "the cluster started, but no process runs {program}: the sandbox image is not the one asked for"
+        ));
+    }
+    let _ = std::fs::remove_dir_all(work);
+    let plan = Plan {
+        focus,
+        procs: PROCS,
+        // A certification run: a spec has one attempt.
+        attempts: 1,
+        report_dir: work,
+        timeout: TIMEOUT,
+    };
+    let report = conformance::run_on(&cluster, &plan)?;
+    drop(cluster);
+    Ok((report, started.elapsed()))
+}
+
+/// Processes whose command line starts with `program` (a sandbox's).
+fn sandboxes_running(program: &str) -> usize {
+    test_support::procfs::command_lines()
+        .iter()
+        .filter(|(_, line)| line.split(' ').next() == Some(program))
+        .count()
+}
+
+/// One side of a side-by-side run.
+struct Side {
+    sandbox: &'static str,
+    report: Report,
+    took: Duration,
+}
+
+/// The sig-node `[Conformance]` specs with this image, then with catatonit
+/// -P, as every sandbox of a new cluster; Ok says whether both passed the
+/// same specs and failed none.
+fn side_by_side() -> Result<bool, String> {
+    let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
+    let sandboxes = [
+        ("this image", repo::built_pause_archive(), "/pause", "pause"),
+        (
+            "catatonit -P",
+            conformance::catatonit_sandbox(dir.path())?,
+            "/catatonit",
+            "catatonit",
+        ),
+    ];
+    let mut sides = Vec::new();
+    for (sandbox, archive, program, key) in sandboxes {
+        let work = repo::path(&format!("target/conformance/side-by-side/{key}"));
+        let (report, took) = run_with(archive, program, SIG_NODE, &work)?;
+        println!(
+            "sig-node conformance, sandbox {sandbox}: {} in {} min",
+            report.counts(),
+            took.as_secs() / 60
+        );
+        print!("{}", report.explain());
+        sides.push(Side {
+            sandbox,
+            report,
+            took,
+        });
+    }
+    let differences = sides[0].report.differences(&sides[1].report);
+    for (spec, a, b) in &differences {
+        println!("DIFFERS: {spec}: {a} with this image, {b} with catatonit -P");
+    }
+    keep_side_by_side(&sides, &differences)?;
+    Ok(differences.is_empty() && sides.iter().all(|s| s.report.failed.is_empty()))
 }
 
 /// A command's first line of output, or `?` when it has none.
@@ -95,8 +178,7 @@ fn keep(
     focus: &str,
     took: Duration,
 ) -> Result<(), String> {
-    let results = repo::path("tests/conformance/results");
-    std::fs::create_dir_all(&results).map_err(|e| format!("{}: {e}", results.display()))?;
+    let results = results_dir()?;
     for part in ["parallel", "serial"] {
         let from = work.join(part).join("junit.xml");
         let to = results.join(format!("junit-{part}.xml.gz"));
@@ -107,9 +189,8 @@ fn keep(
          - e2e.test {version} (focus `{focus}`), on one node: kubelet {version}, containerd 2.1, \
            this project's image {image} as every pod's sandbox\n\
          - {counts}; {mins} min on this machine (2 cores), {PROCS} processes then `[Serial]` alone\n\
-         - command: `make conformance`, {date}, revision {revision}\n",
-        date = output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
-        revision = output("git", &["rev-parse", "--short=12", "HEAD"]),
+         - command: `make conformance`, {when}\n",
+        when = date_and_revision(),
         version = Release::NEWEST.version(),
         image = format_args!("localhost/pause:{}", repo::version()),
         counts = report.counts(),
@@ -117,12 +198,7 @@ fn keep(
     );
     if !report.failed.is_empty() {
         summary.push_str("\n## Failed\n\n");
-        for s in &report.failed {
-            let why = report.why.get(s).map_or(String::new(), |w| {
-                format!("\n\n  ```\n  {}\n  ```", w.replace('\n', "\n  "))
-            });
-            summary.push_str(&format!("- {s}{why}\n"));
-        }
+        summary.push_str(&failed_with_why(report));
     }
     summary.push_str("\n## Skipped by tests/conformance/skip.toml (one node)\n\n");
     for skip in skips {
@@ -137,4 +213,89 @@ fn keep(
     }
     let path = results.join("summary.md");
     std::fs::write(&path, summary).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// tests/conformance/results/, made if missing.
+fn results_dir() -> Result<PathBuf, String> {
+    let results = repo::path("tests/conformance/results");
+    std::fs::create_dir_all(&results).map_err(|e| format!("{}: {e}", results.display()))?;
+    Ok(results)
+}
+
+/// `<date>, revision <commit>`: when a kept summary was written, of what.
+fn date_and_revision() -> String {
+    format!(
+        "{}, revision {}",
+        output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        output("git", &["rev-parse", "--short=12", "HEAD"])
+    )
+}
+
+/// A Markdown list of the failed specs, each with why.
+fn failed_with_why(report: &Report) -> String {
+    let mut list = String::new();
+    for s in &report.failed {
+        let why = report.why.get(s).map_or(String::new(), |w| {
+            format!("\n\n  ```\n  {}\n  ```", w.replace('\n', "\n  "))
+        });
+        list.push_str(&format!("- {s}{why}\n"));
+    }
+    list
+}
+
+/// Writes tests/conformance/results/side-by-side.md: both runs' counts, the
+/// specs whose outcome differs, each side's failures, the specs both passed.
+fn keep_side_by_side(
+    sides: &[Side],
+    differences: &[(String, &'static str, &'static str)],
+) -> Result<(), String> {
+    let mut md = format!(
+        "# Side by side: the sig-node [Conformance] specs, this image and catatonit -P\n\n\
+         - e2e.test {version} (focus `{SIG_NODE}`), each side on a new one-node cluster \
+           (kubelet {version}, containerd 2.1, kube-proxy, CoreDNS) alike but for the sandbox image: \
+           this project's, and Debian's catatonit ({catatonit}) run as `catatonit -P`, packed under \
+           the same reference as uid 65535; {PROCS} processes then `[Serial]` alone, one attempt\n\
+         - command: `make conformance-side-by-side`, {when}\n\n\
+         | sandbox | passed | failed | skipped by the suite | minutes |\n\
+         |---|---|---|---|---|\n",
+        version = Release::NEWEST.version(),
+        catatonit = output(conformance::CATATONIT, &["--version"]),
+        when = date_and_revision(),
+    );
+    for side in sides {
+        let r = &side.report;
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            side.sandbox,
+            r.passed.len(),
+            r.failed.len(),
+            r.skipped.len(),
+            side.took.as_secs() / 60
+        ));
+    }
+    md.push_str("\n## Specs whose outcome differs\n\n");
+    if differences.is_empty() {
+        md.push_str("None.\n");
+    }
+    for (spec, a, b) in differences {
+        md.push_str(&format!(
+            "- {spec}: {a} with this image, {b} with catatonit -P\n"
+        ));
+    }
+    for side in sides.iter().filter(|s| !s.report.failed.is_empty()) {
+        md.push_str(&format!("\n## Failed with {}\n\n", side.sandbox));
+        md.push_str(&failed_with_why(&side.report));
+    }
+    let both: Vec<&String> = sides[0]
+        .report
+        .passed
+        .iter()
+        .filter(|s| sides[1].report.passed.contains(s))
+        .collect();
+    md.push_str(&format!("\n## Passed with both ({})\n\n", both.len()));
+    for spec in both {
+        md.push_str(&format!("- {spec}\n"));
+    }
+    let path = results_dir()?.join("side-by-side.md");
+    std::fs::write(&path, md).map_err(|e| format!("{}: {e}", path.display()))
 }
