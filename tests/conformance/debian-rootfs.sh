@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Writes a root file system of Debian 12 packages for the conformance
-# suite's stand-in images: the packages named and what they depend on,
-# unpacked (mmdebstrap's extract variant: no maintainer script runs, no
-# essential package is added, /bin and /lib stay directories) from the
-# Debian mirror this machine's apt already uses. A tar with every time set to
-# SOURCE_DATE_EPOCH (0), so the same packages give the same layer.
-# tests/e2e/src/conformance_images.rs lays busybox, users and the images'
-# own files beside it.
+# suite's stand-in images and kind's kube-proxy image: the packages named and
+# what they depend on, unpacked (mmdebstrap's extract variant: no maintainer
+# script runs, no essential package is added, /bin and /lib stay directories)
+# from the Debian mirror this machine's apt already uses. A tar with every
+# time set to SOURCE_DATE_EPOCH (0), so the same packages give the same layer.
+# tests/e2e/src/conformance_images.rs lays busybox, users and the images' own
+# files beside it; tests/kind/control-plane-images.sh lays kube-proxy on it.
 #   tests/conformance/debian-rootfs.sh OUT.tar PACKAGE...
 set -euo pipefail
 out=${1:?usage: debian-rootfs.sh OUT.tar PACKAGE...}
