@@ -346,7 +346,7 @@ conformance-side-by-side: conformance-inputs ## the sig-node [Conformance] specs
 # names another tests/go build, e.g. kubernetes-1.37, which needs failCgroupV1).
 KIND_K8S ?= kubernetes-1.34
 kind-node-image: deps ## build the kind node image (localhost/pause-kind-node:latest) from Debian packages and Go modules
-	@tests/go/build.sh kind etcd $(KIND_K8S)
+	@tests/go/build.sh kind etcd cri-tools $(KIND_K8S)
 	@[ -f bin/pause-oci.tar ] || $(MAKE) oci
 	@KIND_K8S=$(KIND_K8S) tests/kind/node-image.sh
 
@@ -358,7 +358,7 @@ kind-delete: ## remove the kind cluster "pause" and everything make kind made
 	@tests/kind/cluster.sh delete
 
 # Not in make test yet: it checks a cluster `make kind` made (see tests/kind/check.sh).
-test-kind: ## check the kind cluster: nodes Ready, /pause as uid 65535 the pinned sandbox on every node, shared-pid-pod.yaml
+test-kind: ## check the kind cluster: nodes Ready; on every node the pinned sandbox, /pause as uid 65535 (also by crictl inspectp); shared-pid-pod.yaml; kube-proxy; pods reach each other across workers and through a Service
 	@KIND_K8S=$(KIND_K8S) tests/kind/check.sh
 
 clean: ## remove build output

@@ -13,7 +13,7 @@ tag=localhost/pause-kind-busybox:$$
 trap 'podman rmi -f "$tag" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/ctx/bin"
 cp /bin/busybox "$tmp/ctx/bin/"
-for applet in sh sleep cat ps; do ln -s busybox "$tmp/ctx/bin/$applet"; done
+for applet in sh sleep cat ps httpd wget timeout; do ln -s busybox "$tmp/ctx/bin/$applet"; done
 printf 'FROM scratch\nCOPY bin /bin\nENV PATH=/bin\n' >"$tmp/ctx/Containerfile"
 podman build --quiet --timestamp 0 -t "$tag" "$tmp/ctx" >/dev/null
 podman save --quiet --format docker-archive -o "$tmp/podman.tar" "$tag"

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Checks the cluster `make kind` made (make test-kind): every node Ready; on
-# every node containerd pins the expected sandbox image and every sandbox
-# process is /pause as uid 65535; deploy/kind/shared-pid-pod.yaml runs with
-# /pause as its PID 1, and orphans made in it leave no zombie.
+# every node containerd pins the expected sandbox image, every sandbox
+# process is /pause as uid 65535, and crictl inspectp says so of every pod;
+# deploy/kind/shared-pid-pod.yaml runs with /pause as its PID 1, and orphans
+# made in it leave no zombie; kube-proxy runs on every node; a pod on one
+# worker reaches a pod on the other, by its address and through a Service.
 # Negative control: KIND_EXPECT_SANDBOX=some/other:image makes it fail.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 name=${KIND_CLUSTER:-pause}
 expect=${KIND_EXPECT_SANDBOX:-localhost/pause:0.1.0}
+busybox=$(sed -n 's/^ *image: *//p' "$root/deploy/kind/shared-pid-pod.yaml" | head -n1)
 export KUBECONFIG=$root/target/kind/kubeconfig
 kubectl=$root/target/go/${KIND_K8S:-kubernetes-1.34}/bin/kubectl
 fail() { echo "test-kind: FAIL: $*" >&2; exit 1; }
@@ -22,12 +25,21 @@ for node in $nodes; do
   sandboxes=$(podman exec "$node" sh -c 'for p in $(pgrep -x pause); do echo "$(stat -c %u /proc/$p) $(tr "\0" " " </proc/$p/cmdline)"; done')
   [ -n "$sandboxes" ] || fail "$node: no sandbox process runs"
   if grep -v '^65535 /pause $' <<<"$sandboxes" >/dev/null; then fail "$node: a sandbox is not /pause as uid 65535: $sandboxes"; fi
-  echo "test-kind: $node: sandbox $pinned, $(wc -l <<<"$sandboxes") sandboxes /pause as 65535"
+  # What an operator asks the node's runtime: every ready sandbox's image,
+  # command and user, as crictl inspectp reports them.
+  ids=$(podman exec "$node" crictl pods -q --state ready) || fail "$node: crictl pods failed"
+  for id in $ids; do
+    seen=$(podman exec "$node" crictl inspectp "$id" |
+      jq -r '[.info.image, (.info.runtimeSpec.process.args | join(" ")), .info.runtimeSpec.process.user.uid] | join(" ")')
+    [ "$seen" = "$expect /pause 65535" ] || fail "$node: crictl inspectp $id says '$seen', not '$expect /pause 65535'"
+  done
+  echo "test-kind: $node: sandbox $pinned, $(wc -l <<<"$sandboxes") sandboxes /pause as 65535 ($(wc -w <<<"$ids") by crictl inspectp)"
 done
 
-"$kubectl" delete pod shared-pid --ignore-not-found --wait=true >/dev/null
+made=(pod/shared-pid pod/web pod/client service/web)
+"$kubectl" delete "${made[@]}" --ignore-not-found --wait=true >/dev/null
+trap '"$kubectl" delete "${made[@]}" --ignore-not-found --wait=false >/dev/null' EXIT
 "$kubectl" apply -f "$root/deploy/kind/shared-pid-pod.yaml" >/dev/null
-trap '"$kubectl" delete pod shared-pid --ignore-not-found --wait=false >/dev/null' EXIT
 "$kubectl" wait --for=condition=Ready pod/shared-pid --timeout=120s >/dev/null || fail "shared-pid did not become Ready"
 pid1=$("$kubectl" exec shared-pid -- cat /proc/1/cmdline | tr -d '\0')
 [ "$pid1" = /pause ] || fail "shared-pid's PID 1 is '$pid1', not /pause"
@@ -38,3 +50,44 @@ while zombies=$("$kubectl" exec shared-pid -- ps -o stat= | grep -c '^Z' || true
   sleep 1
 done
 echo "test-kind: shared-pid: PID 1 is /pause, 50 orphans reaped"
+
+"$kubectl" -n kube-system rollout status daemonset/kube-proxy --timeout=120s >/dev/null ||
+  fail "kube-proxy does not run on every node: $("$kubectl" -n kube-system get pods -l k8s-app=kube-proxy --no-headers 2>&1 | tr '\n' ';')"
+# busybox's httpd on one worker serves its pod's /etc (kubelet writes the
+# pod's name into /etc/hostname); a client on the other worker fetches it.
+"$kubectl" apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: web, labels: {app: pause-kind-web}}
+spec:
+  nodeName: $name-worker
+  containers: [{name: httpd, image: $busybox, command: [httpd, -f, -p, "8080", -h, /etc]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec:
+  nodeName: $name-worker2
+  containers: [{name: shell, image: $busybox, command: [sleep, "3600"]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: pause-kind-web}
+  ports: [{port: 80, targetPort: 8080}]
+YAML
+"$kubectl" wait --for=condition=Ready pod/web pod/client --timeout=120s >/dev/null || fail "pods web and client did not become Ready"
+fetch() { # URL: what client gets from it, polled until web answers or 30 s pass
+  local deadline=$((SECONDS + 30)) got
+  # Debian's busybox-static 1.35 wget crashes (SIGSEGV) given -T: timeout bounds it.
+  until got=$("$kubectl" exec client -- timeout 3 wget -qO- "$1" 2>&1) && [ "$got" = web ]; do
+    [ $SECONDS -lt $deadline ] || { echo "$got"; return 1; }
+    sleep 1
+  done
+}
+ip=$("$kubectl" get pod web -o jsonpath='{.status.podIP}')
+why=$(fetch "http://$ip:8080/hostname") || fail "a pod on $name-worker2 cannot reach web ($ip) on $name-worker: $why"
+service=$("$kubectl" get service web -o jsonpath='{.spec.clusterIP}')
+why=$(fetch "http://$service/hostname") || fail "the Service web ($service) does not reach its pod: $why"
+echo "test-kind: a pod on $name-worker2 reaches a pod on $name-worker ($ip) and its Service ($service)"

@@ -1,25 +1,37 @@
 #!/usr/bin/env bash
-# Builds the control-plane images a kind node's kubeadm starts, FROM scratch
-# with the static binaries built here, under exactly the names
-# `kubeadm config images list` prints for VERSION, and saves them into one
-# archive for `ctr images import`.
-#   control-plane-images.sh OUT.tar VERSION KUBE_BIN_DIR ETCD_BINARY
+# Builds the control-plane images a kind node's kubeadm starts, with the
+# static binaries built here, under exactly the names `kubeadm config images
+# list` prints for VERSION, and saves them into one archive for `ctr images
+# import`. Each is FROM scratch but kube-proxy's, which also holds Debian's
+# iptables and conntrack (IPTABLES_ROOTFS, tests/conformance/debian-rootfs.sh):
+# kube-proxy programs the Service rules by running iptables-restore.
+#   control-plane-images.sh OUT.tar VERSION KUBE_BIN_DIR ETCD_BINARY IPTABLES_ROOTFS
 # coredns and the pause image kubeadm lists are left out: kubeadm's
 # control plane does not need them to start (the sandbox is this project's
 # image, and CoreDNS is an add-on whose module is not built here).
 set -euo pipefail
-out=$1 version=$2 kbin=$3 etcd=$4
+out=$1 version=$2 kbin=$3 etcd=$4 iptables=$5
 ctx=$(mktemp -d)
 names=()
 cleanup() { [ ${#names[@]} -eq 0 ] || podman rmi -f "${names[@]}" >/dev/null 2>&1; rm -rf "$ctx"; }
 trap cleanup EXIT
 
-build() { # NAME BINARY
-  local name=$1 bin=$2
+build() { # NAME BINARY [ROOTFS_TAR]
+  local name=$1 bin=$2 base=${3:-}
   rm -rf "$ctx"/*
-  cp "$bin" "$ctx/"
-  printf 'FROM scratch\nCOPY %s /usr/local/bin/%s\nENV PATH=/usr/local/bin:/usr/bin:/bin\n' \
-    "$(basename "$bin")" "$(basename "$bin")" >"$ctx/Containerfile"
+  mkdir -p "$ctx/rootfs/usr/local/bin"
+  if [ -n "$base" ]; then
+    # Unpacked without maintainer scripts, so without the alternatives that
+    # name iptables: link each to its nf_tables variant, the backend kind's
+    # nodes (Debian 12's default) use.
+    tar -C "$ctx/rootfs" --exclude=./dev -xf "$base"
+    local t s
+    for t in iptables ip6tables; do
+      for s in "" -save -restore; do ln -sf "$t-nft$s" "$ctx/rootfs/usr/sbin/$t$s"; done
+    done
+  fi
+  cp "$bin" "$ctx/rootfs/usr/local/bin/"
+  printf 'FROM scratch\nCOPY rootfs /\nENV PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n' >"$ctx/Containerfile"
   podman build --quiet --timestamp 0 -t "$name" "$ctx" >/dev/null ||
     { echo "control-plane-images: podman build of $name failed" >&2; exit 1; }
   names+=("$name")
@@ -27,7 +39,8 @@ build() { # NAME BINARY
 
 while read -r name; do
   case $name in
-    */kube-apiserver:* | */kube-controller-manager:* | */kube-scheduler:* | */kube-proxy:*)
+    */kube-proxy:*) build "$name" "$kbin/kube-proxy" "$iptables" ;;
+    */kube-apiserver:* | */kube-controller-manager:* | */kube-scheduler:*)
       cmd=${name##*/}; build "$name" "$kbin/${cmd%%:*}" ;;
     */etcd:*) build "$name" "$etcd" ;;
   esac

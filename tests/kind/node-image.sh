@@ -4,9 +4,10 @@
 #   a bookworm systemd root file system (mmdebstrap, from the mirror apt's own
 #   sources list names), kind's entrypoint and units (the sigs.k8s.io/kind
 #   module), containerd 2.1 (tests/debian-pins.txt) with kind's version 2
-#   config, Debian's runc and CNI plugins, kubeadm/kubelet/kubectl and the
-#   control-plane images built here FROM scratch, imported into the node's
-#   containerd (namespace k8s.io, pinned) as kind imports them.
+#   config, Debian's runc and CNI plugins, kubeadm/kubelet/kubectl, crictl,
+#   and the control-plane images built here (FROM scratch; kube-proxy's on
+#   Debian's iptables), imported into the node's containerd (namespace
+#   k8s.io, pinned) as kind imports them.
 # The result is the podman image $KIND_NODE_IMAGE.
 #   tests/kind/node-image.sh   (make kind-node-image)
 set -euo pipefail
@@ -22,13 +23,14 @@ sandbox=$root/bin/pause-oci.tar
 export PATH=/usr/local/go/bin:$PATH
 
 fail() { echo "kind-node-image: $*" >&2; exit 1; }
-for f in "$kbin/kubeadm" "$kbin/kubelet" "$kbin/kubectl" "$etcd" "$ctrd/containerd" "$sandbox"; do
+crictl=$root/target/go/cri-tools/bin/crictl
+for f in "$kbin/kubeadm" "$kbin/kubelet" "$kbin/kubectl" "$etcd" "$ctrd/containerd" "$sandbox" "$crictl"; do
   [ -e "$f" ] || fail "$f is missing (make deps-go deps-pinned oci)"
 done
 command -v mmdebstrap >/dev/null || fail "mmdebstrap is not installed (make deps)"
 command -v podman >/dev/null || fail "podman is not installed (make deps)"
-kindsrc=$(cd "$root/tests/go/kind" && go list -m -f '{{.Dir}}' sigs.k8s.io/kind) ||
-  fail "the sigs.k8s.io/kind module is not in the module cache (make deps-go)"
+kindsrc=$(cd "$root/tests/go/kind" && go list -m -f '{{.Dir}}' sigs.k8s.io/kind)
+[ -d "$kindsrc/images/base/files" ] || fail "the sigs.k8s.io/kind module is not in the module cache (make deps-go)"
 version=$("$kbin/kubeadm" version -o short)
 
 # The Debian mirror this machine's apt already uses for bookworm.
@@ -77,16 +79,19 @@ cp "$ctrd/containerd" "$ctrd/ctr" "$ctrd/containerd-shim-runc-v2" "$rootfs/usr/l
   jq 'del(.process.rlimits)' >"$rootfs/etc/containerd/cri-base.json"
 cp "$rootfs"/usr/lib/cni/* "$rootfs/opt/cni/bin/"
 cp "$kbin/kubeadm" "$kbin/kubelet" "$kbin/kubectl" "$rootfs/usr/bin/"
+# crictl (cri-tools, tests/go/pins.txt), as kind's base image has it; kind's
+# files hold its /etc/crictl.yaml.
+cp "$crictl" "$rootfs/usr/local/bin/"
 mkdir -p "$rootfs/kind"
 echo "$version" >"$rootfs/kind/version"
-# The cluster runs without kindnetd (its image cannot be pulled here): every
-# node has this bridge network of its own instead, see cni.conflist.
+# The cluster runs without kindnetd (its image cannot be pulled here):
+# tests/kind/cluster.sh writes each node's CNI config and routes instead.
 mkdir -p "$rootfs/etc/cni/net.d"
-cp "$root/tests/kind/cni.conflist" "$rootfs/etc/cni/net.d/10-pause-kind.conflist"
 
 # The control-plane images under the names kubeadm asks for, FROM scratch with
-# the static binaries built here.
-"$root/tests/kind/control-plane-images.sh" "$work/images.tar" "$version" "$kbin" "$etcd"
+# the static binaries built here; kube-proxy's on Debian's iptables.
+"$root/tests/conformance/debian-rootfs.sh" "$work/iptables-rootfs.tar" iptables conntrack
+"$root/tests/kind/control-plane-images.sh" "$work/images.tar" "$version" "$kbin" "$etcd" "$work/iptables-rootfs.tar"
 
 # Import them, and the sandbox image the cluster config names (kubeadm's
 # static pods need it before `kind load` can run), into the node's containerd
