@@ -13,8 +13,10 @@ pub fn file(archive: &Path, name: &str) -> Vec<u8> {
     let out = tar.output().expect("tar");
     assert!(
         out.status.success(),
-        "tar -xOf {} {name} failed",
-        archive.display()
+        "tar -xOf {} {name} failed ({} bytes): {}",
+        archive.display(),
+        std::fs::metadata(archive).map_or(0, |m| m.len()),
+        String::from_utf8_lossy(&out.stderr).trim()
     );
     out.stdout
 }
