@@ -66,7 +66,7 @@ create() {
     [ "${KIND_KEEP_FAILED:-}" = 1 ] || delete >/dev/null 2>&1 || true
     fail "kind create cluster failed: $why"
   fi
-  pod_network || fail "the pod network could not be set up: $pod_network_error"
+  pod_network
   # As the README says: load the sandbox image on every node.
   if ! why=$(run_kind "$dir/load.log" load image-archive "$root/bin/pause-oci.tar" --name "$name"); then
     fail "kind load image-archive failed: $why"
@@ -84,26 +84,26 @@ create() {
 # node's bridge network (cni.conflist) gets the pod range the
 # controller-manager gave that node, and each node routes every other node's
 # range to that node. Until its CNI config is written a node stays NotReady.
-pod_network_error=
 pod_network() {
   local kubectl=$root/target/go/${KIND_K8S:-kubernetes-1.34}/bin/kubectl nodes deadline=$((SECONDS + 120))
   local query='{range .items[*]}{.metadata.name} {.spec.podCIDR} {.status.addresses[?(@.type=="InternalIP")].address}{"\n"}{end}'
   # A worker's range is given when it registers, a moment after kind is done.
   while nodes=$("$kubectl" get nodes -o jsonpath="$query" 2>&1); [ "$(awk 'NF == 3' <<<"$nodes" | wc -l)" != 3 ]; do
-    [ $SECONDS -lt $deadline ] || { pod_network_error="not every node has a pod range after 120 s: $nodes"; return 1; }
+    [ $SECONDS -lt $deadline ] || net_fail "not every node has a pod range after 120 s: $nodes"
     sleep 1
   done
   local node cidr ip other ocidr oip
   while read -r node cidr ip; do
     sed "s|@POD_CIDR@|$cidr|" "$root/tests/kind/cni.conflist" |
       podman exec -i "$node" tee /etc/cni/net.d/10-pause-kind.conflist >/dev/null ||
-      { pod_network_error="$node: could not write its CNI config"; return 1; }
+      net_fail "$node: could not write its CNI config"
     while read -r other ocidr oip; do
       [ "$other" = "$node" ] || podman exec "$node" ip route replace "$ocidr" via "$oip" ||
-        { pod_network_error="$node: no route to $other's pods ($ocidr via $oip)"; return 1; }
+        net_fail "$node: no route to $other's pods ($ocidr via $oip)"
     done <<<"$nodes"
   done <<<"$nodes"
 }
+net_fail() { fail "the pod network could not be set up: $*"; }
 
 case ${1:-} in
   create) create ;;
