@@ -48,6 +48,9 @@ REVISION     ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 # `origin` remote's URL when it is one, else no label (never a local path).
 SOURCE       ?=
 
+# Where cargo writes: CI keeps it outside the clone (.ci/run), as Go keeps its build cache.
+CARGO_OUT := $(or $(CARGO_TARGET_DIR),target)
+
 SYSROOT := $(shell rustc --print sysroot 2>/dev/null)
 OBJCOPY := LD_LIBRARY_PATH=$(SYSROOT)/lib $(SYSROOT)/lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-objcopy
 
@@ -62,7 +65,7 @@ WORKLOAD_ARCHIVE := target/e2e/pause-workload.docker.tar
   test-release test-e2e test-e2e-docker test-e2e-podman test-e2e-containerd test-e2e-crio test-critest \
   test-e2e-kubernetes test-interrupt sweep \
   bench bench-quick bench-density bench-density-kubelet bench-reapcount deps deps-pinned deps-go clean FORCE \
-  workload workload-image docker-pause-image podman-archives kind-node-image kind kind-delete test-kind \
+  workload workload-image docker-pause-image podman-archives kind-node-image kind kind-delete kind-check test-kind conformance-kind \
   conformance-inputs conformance-images test-conformance conformance
 
 help: ## list the targets
@@ -80,7 +83,7 @@ bin/pause-linux-%: FORCE
 	@mkdir -p bin
 	$(call source_core,$*,rustc) -q --release --locked -p pause --bin pause --target $(target_$*) \
 	  -- -C relocation-model=static
-	@$(OBJCOPY) --strip-sections target/$(target_$*)/release/pause $@.new
+	@$(OBJCOPY) --strip-sections $(CARGO_OUT)/$(target_$*)/release/pause $@.new
 	@# Replace the file only when it changed, and atomically: tests may be running it.
 	@if cmp -s $@.new $@; then rm $@.new; else mv -f $@.new $@; fi
 
@@ -126,7 +129,7 @@ run: bin/pause-linux-$(HOST_ARCH) ## start pause: in Docker, or as PID 1 of a ne
 	fi
 
 ##@ Test (as root; each target installs what it needs)
-test: lint test-behaviour test-behaviour-emulated test-release test-e2e test-interrupt test-stress test-stress-emulated test-seccomp bench-quick ## everything CI runs
+test: lint test-behaviour test-behaviour-emulated test-release test-e2e test-kind test-interrupt test-stress test-stress-emulated test-seccomp bench-quick ## everything CI runs
 
 lint: deps ## cargo fmt --check and clippy -D warnings: the workspace, and pause for every architecture
 	cargo fmt --all --check
@@ -212,7 +215,7 @@ test-e2e-kubernetes: deps oci workload ## tests/e2e/tests/kubernetes.rs: one-nod
 workload: deps
 	cargo build -q --release --locked -p pause-workload --target $(WORKLOAD_TARGET)
 	@mkdir -p $(dir $(WORKLOAD_BIN))
-	cp target/$(WORKLOAD_TARGET)/release/workload $(WORKLOAD_BIN)
+	cp $(CARGO_OUT)/$(WORKLOAD_TARGET)/release/workload $(WORKLOAD_BIN)
 
 workload-image: workload
 	tests/scripts/dockerd.sh
@@ -327,9 +330,11 @@ target/conformance/tools-rootfs.tar: tests/conformance/debian-rootfs.sh
 
 # Those images, built here under the names the suite asks for
 # (tests/e2e/src/conformance_images.rs says what each is built from): OCI
-# archives in target/conformance/images, listed on stdout.
+# archives in target/conformance/images, listed on stdout and in images.tsv.
 conformance-images: conformance-inputs ## build the images the conformance specs pull (target/conformance/images)
-	@cargo run -q --locked -p pause-e2e --bin conformance-images target/conformance/images
+	@cargo run -q --locked -p pause-e2e --bin conformance-images target/conformance/images \
+	  > target/conformance/images.tsv.new
+	@mv target/conformance/images.tsv.new target/conformance/images.tsv && cat target/conformance/images.tsv
 
 # Two at a time: the subset's cluster, and the negative control's, which
 # spends its time waiting for a pod that cannot start.
@@ -342,24 +347,34 @@ conformance: conformance-inputs ## every [Conformance] spec of e2e.test on a one
 conformance-side-by-side: conformance-inputs ## the sig-node [Conformance] specs with this image and with catatonit -P as every sandbox: the same specs must pass; tests/conformance/results/side-by-side.md
 	$(E2E_ENV) cargo run -q --locked -p pause-e2e --bin conformance -- --side-by-side
 
-# A kind cluster built offline: see tests/kind/. Kubernetes is v1.34 (KIND_K8S
-# names another tests/go build, e.g. kubernetes-1.37, which needs failCgroupV1).
-KIND_K8S ?= kubernetes-1.34
+# A kind cluster built offline: see tests/kind/. Kubernetes is v1.37 (KIND_K8S
+# names another tests/go build, e.g. kubernetes-1.34, whose CoreDNS is not built).
+KIND_K8S ?= kubernetes-1.37
+export KIND_K8S
 kind-node-image: deps ## build the kind node image (localhost/pause-kind-node:latest) from Debian packages and Go modules
-	@tests/go/build.sh kind etcd cri-tools $(KIND_K8S)
+	@tests/go/build.sh kind etcd coredns cri-tools $(KIND_K8S)
 	@[ -f bin/pause-oci.tar ] || $(MAKE) oci
-	@KIND_K8S=$(KIND_K8S) tests/kind/node-image.sh
+	@tests/kind/node-image.sh
 
-kind: deps ## create the kind cluster "pause" (1 control plane, 2 workers) with this sandbox image; kubeconfig in target/kind/kubeconfig
+kind: deps ## create the kind cluster "pause" (1 control plane, 2 workers) with this sandbox image; kubeconfig in target/kind/pause/kubeconfig
 	@podman image exists localhost/pause-kind-node:latest || $(MAKE) kind-node-image
 	@tests/kind/cluster.sh create
 
 kind-delete: ## remove the kind cluster "pause" and everything make kind made
 	@tests/kind/cluster.sh delete
 
-# Not in make test yet: it checks a cluster `make kind` made (see tests/kind/check.sh).
-test-kind: ## check the kind cluster: nodes Ready; on every node the pinned sandbox, /pause as uid 65535 (also by crictl inspectp); shared-pid-pod.yaml; kube-proxy; pods reach each other across workers and through a Service
-	@KIND_K8S=$(KIND_K8S) tests/kind/check.sh
+kind-check: ## check the cluster make kind made (tests/kind/check.sh, what test-kind runs)
+	@tests/kind/check.sh
+
+test-kind: deps oci ## tests/kind/: a new node image and a cluster of its own (pause-test), checked by tests/kind/check.sh and the [Conformance] specs that need two nodes, then removed
+	@$(MAKE) --no-print-directory kind-node-image
+	@$(MAKE) --no-print-directory conformance-images >/dev/null
+	@tests/kind/suite.sh
+
+conformance-kind: deps oci ## the [Conformance] specs the one-node cluster skips, on a kind cluster (what test-kind runs); report kept in tests/conformance/results/kind/
+	@$(MAKE) --no-print-directory kind-node-image
+	@$(MAKE) --no-print-directory conformance-images >/dev/null
+	@KIND_KEEP_REPORT=1 tests/kind/suite.sh
 
 clean: ## remove build output
 	cargo clean

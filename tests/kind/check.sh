@@ -3,16 +3,16 @@
 # every node containerd pins the expected sandbox image, every sandbox
 # process is /pause as uid 65535, and crictl inspectp says so of every pod;
 # deploy/kind/shared-pid-pod.yaml runs with /pause as its PID 1, and orphans
-# made in it leave no zombie; kube-proxy runs on every node; a pod on one
-# worker reaches a pod on the other, by its address and through a Service.
+# made in it leave no zombie; kube-proxy runs on every node and CoreDNS in
+# the cluster; a pod on one worker reaches a pod on the other, by its
+# address and through a Service whose name CoreDNS resolves; a Deployment of
+# 60 pods spreads over the workers, runs, and is deleted with every sandbox
+# process gone and its exit reported by containerd.
 # Negative control: KIND_EXPECT_SANDBOX=some/other:image makes it fail.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-name=${KIND_CLUSTER:-pause}
+. "$(dirname "$0")/common.sh"
 expect=${KIND_EXPECT_SANDBOX:-localhost/pause:0.1.0}
-busybox=$(sed -n 's/^ *image: *//p' "$root/deploy/kind/shared-pid-pod.yaml" | head -n1)
-export KUBECONFIG=$root/target/kind/kubeconfig
-kubectl=$root/target/go/${KIND_K8S:-kubernetes-1.34}/bin/kubectl
+busybox=$(busybox_image)
 fail() { echo "test-kind: FAIL: $*" >&2; exit 1; }
 [ -f "$KUBECONFIG" ] || fail "no cluster: $KUBECONFIG is missing (make kind)"
 
@@ -36,7 +36,7 @@ for node in $nodes; do
   echo "test-kind: $node: sandbox $pinned, $(wc -l <<<"$sandboxes") sandboxes /pause as 65535 ($(wc -w <<<"$ids") by crictl inspectp)"
 done
 
-made=(pod/shared-pid pod/web pod/client service/web)
+made=(pod/shared-pid pod/web pod/client service/web deployment/spread)
 "$kubectl" delete "${made[@]}" --ignore-not-found --wait=true >/dev/null
 trap '"$kubectl" delete "${made[@]}" --ignore-not-found --wait=false >/dev/null' EXIT
 "$kubectl" apply -f "$root/deploy/kind/shared-pid-pod.yaml" >/dev/null
@@ -51,8 +51,12 @@ while zombies=$("$kubectl" exec shared-pid -- ps -o stat= | grep -c '^Z' || true
 done
 echo "test-kind: shared-pid: PID 1 is /pause, 50 orphans reaped"
 
-"$kubectl" -n kube-system rollout status daemonset/kube-proxy --timeout=120s >/dev/null ||
-  fail "kube-proxy does not run on every node: $("$kubectl" -n kube-system get pods -l k8s-app=kube-proxy --no-headers 2>&1 | tr '\n' ';')"
+rolled_out() { # KIND/NAME WHAT
+  "$kubectl" -n kube-system rollout status "$1" --timeout=120s >/dev/null ||
+    fail "$2: $("$kubectl" -n kube-system get pods -l "k8s-app=${1#*/}" --no-headers 2>&1 | tr '\n' ';')"
+}
+rolled_out daemonset/kube-proxy "kube-proxy does not run on every node"
+rolled_out deployment/coredns "CoreDNS does not run"
 # busybox's httpd on one worker serves its pod's /etc (kubelet writes the
 # pod's name into /etc/hostname); a client on the other worker fetches it.
 "$kubectl" apply -f - >/dev/null <<YAML
@@ -90,4 +94,10 @@ ip=$("$kubectl" get pod web -o jsonpath='{.status.podIP}')
 why=$(fetch "http://$ip:8080/hostname") || fail "a pod on $name-worker2 cannot reach web ($ip) on $name-worker: $why"
 service=$("$kubectl" get service web -o jsonpath='{.spec.clusterIP}')
 why=$(fetch "http://$service/hostname") || fail "the Service web ($service) does not reach its pod: $why"
-echo "test-kind: a pod on $name-worker2 reaches a pod on $name-worker ($ip) and its Service ($service)"
+# busybox's own resolver asks the pod's nameserver (CoreDNS's Service).
+answer=$("$kubectl" exec client -- nslookup web.default.svc.cluster.local 2>&1) ||
+  fail "CoreDNS does not answer for web.default.svc.cluster.local: $answer"
+grep -q "Address: $service\$" <<<"$answer" || fail "CoreDNS's answer for web is not $service: $answer"
+echo "test-kind: a pod on $name-worker2 reaches a pod on $name-worker ($ip) and its Service ($service, by name through CoreDNS)"
+
+. "$root/tests/kind/spread.sh"

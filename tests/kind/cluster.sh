@@ -3,16 +3,10 @@
 # deploy/kind/kind-config.yaml, with podman as kind's provider.
 #   tests/kind/cluster.sh create   (make kind)
 #   tests/kind/cluster.sh delete   (make kind-delete)
-# The kubeconfig is target/kind/kubeconfig.
+# The kubeconfig is target/kind/NAME/kubeconfig (NAME: KIND_CLUSTER, pause).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-name=${KIND_CLUSTER:-pause}
+. "$(dirname "$0")/common.sh"
 image=${KIND_NODE_IMAGE:-localhost/pause-kind-node:latest}
-dir=$root/target/kind
-kind=$root/target/go/kind/bin/kind
-export KIND_EXPERIMENTAL_PROVIDER=podman
-export CONTAINERS_CONF=$root/tests/kind/containers.conf
-export KUBECONFIG=$dir/kubeconfig
 
 fail() { echo "kind: $*" >&2; exit 1; }
 [ -x "$kind" ] || fail "$kind is missing (make deps-go)"
@@ -40,7 +34,7 @@ delete() {
   for node in "$name-control-plane" "$name-worker" "$name-worker2"; do
     for vol in $(podman volume ls -q --filter "label=$node=true"); do podman volume rm -f "$vol" >/dev/null; done
   done
-  rm -f "$KUBECONFIG" "$dir/cluster.yaml"
+  rm -rf "$dir"
 }
 
 create() {
@@ -53,12 +47,16 @@ create() {
     fail "a kind cluster named $name already exists (make kind-delete)"
   fi
   # The project's cluster config as it is, plus what this offline node image
-  # needs: two workers, and no kindnetd (its image cannot be pulled here; the
-  # node image carries a bridge CNI config of its own instead).
+  # and this host need: two workers; no kindnetd (its image cannot be pulled
+  # here: pod_network below does its part); and kubelet told that a cgroup v1
+  # host is fine (kubelet 1.35 and later refuse to start on one otherwise).
   {
     cat "$root/deploy/kind/kind-config.yaml"
     printf '  - role: worker\n  - role: worker\nnetworking:\n  disableDefaultCNI: true\n'
+    printf 'kubeadmConfigPatches:\n  - |\n    kind: KubeletConfiguration\n    failCgroupV1: false\n'
   } >"$dir/cluster.yaml"
+  # Interrupted half way, kind leaves nodes behind: take them down with it.
+  trap 'echo "kind: interrupted: removing cluster $name" >&2; delete >/dev/null 2>&1; exit 130' INT TERM
   local why
   if ! why=$(run_kind "$dir/create.log" create cluster --name "$name" --image "$image" \
     --config "$dir/cluster.yaml" --kubeconfig "$KUBECONFIG" --wait 0s ${KIND_KEEP_FAILED:+--retain}); then
@@ -77,6 +75,7 @@ create() {
   if ! why=$(run_kind "$dir/load-busybox.log" load image-archive "$dir/busybox.tar" --name "$name"); then
     fail "kind load image-archive of busybox failed: $why"
   fi
+  trap - INT TERM
   echo "kind: cluster $name is up; export KUBECONFIG=$KUBECONFIG"
 }
 
@@ -85,7 +84,7 @@ create() {
 # controller-manager gave that node, and each node routes every other node's
 # range to that node. Until its CNI config is written a node stays NotReady.
 pod_network() {
-  local kubectl=$root/target/go/${KIND_K8S:-kubernetes-1.34}/bin/kubectl nodes deadline=$((SECONDS + 120))
+  local nodes deadline=$((SECONDS + 120))
   local query='{range .items[*]}{.metadata.name} {.spec.podCIDR} {.status.addresses[?(@.type=="InternalIP")].address}{"\n"}{end}'
   # A worker's range is given when it registers, a moment after kind is done.
   while nodes=$("$kubectl" get nodes -o jsonpath="$query" 2>&1); [ "$(awk 'NF == 3' <<<"$nodes" | wc -l)" != 3 ]; do

@@ -12,19 +12,19 @@
 #   tests/kind/node-image.sh   (make kind-node-image)
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-k8s=${KIND_K8S:-kubernetes-1.34}
+. "$(dirname "$0")/common.sh"
 image=${KIND_NODE_IMAGE:-localhost/pause-kind-node:latest}
-work=$root/target/kind/node
+work=$root/target/kind/node-image
 kbin=$root/target/go/$k8s/bin
 etcd=$root/target/go/etcd/bin/etcd
+coredns=$root/target/go/coredns/bin/coredns
 ctrd=$root/target/debian/containerd-2.1/usr/bin
 sandbox=$root/bin/pause-oci.tar
 export PATH=/usr/local/go/bin:$PATH
 
 fail() { echo "kind-node-image: $*" >&2; exit 1; }
 crictl=$root/target/go/cri-tools/bin/crictl
-for f in "$kbin/kubeadm" "$kbin/kubelet" "$kbin/kubectl" "$etcd" "$ctrd/containerd" "$sandbox" "$crictl"; do
+for f in "$kbin/kubeadm" "$kbin/kubelet" "$kbin/kubectl" "$etcd" "$coredns" "$ctrd/containerd" "$sandbox" "$crictl"; do
   [ -e "$f" ] || fail "$f is missing (make deps-go deps-pinned oci)"
 done
 command -v mmdebstrap >/dev/null || fail "mmdebstrap is not installed (make deps)"
@@ -91,7 +91,7 @@ mkdir -p "$rootfs/etc/cni/net.d"
 # The control-plane images under the names kubeadm asks for, FROM scratch with
 # the static binaries built here; kube-proxy's on Debian's iptables.
 "$root/tests/conformance/debian-rootfs.sh" "$work/iptables-rootfs.tar" iptables conntrack
-"$root/tests/kind/control-plane-images.sh" "$work/images.tar" "$version" "$kbin" "$etcd" "$work/iptables-rootfs.tar"
+"$root/tests/kind/control-plane-images.sh" "$work/images.tar" "$version" "$kbin" "$etcd" "$work/iptables-rootfs.tar" "$coredns"
 
 # Import them, and the sandbox image the cluster config names (kubeadm's
 # static pods need it before `kind load` can run), into the node's containerd
