@@ -318,7 +318,7 @@ sweep: ## remove what harness runs that were killed (kill -9, OOM, power cut) le
 # The inputs of the images e2e.test's [Conformance] specs pull and of the
 # cluster it judges (CoreDNS): the suite itself, busybox, nginx's rootfs.
 conformance-inputs: deps oci target/conformance/nginx-rootfs.tar target/conformance/tools-rootfs.tar
-	@tests/go/build.sh kubernetes-1.37 etcd coredns
+	@tests/go/build.sh kubernetes-1.37 kubernetes-1.34 etcd coredns
 	@tests/critest/build.sh
 
 # Debian 12's packages under the stand-ins: nginx's, and the tools agnhost's
@@ -341,8 +341,10 @@ conformance-images: conformance-inputs ## build the images the conformance specs
 test-conformance: conformance-inputs ## tests/e2e/tests/conformance.rs: Kubernetes' e2e.test, the sandbox subset of the sig-node [Conformance] specs on a node whose sandbox is this image, and its negative control
 	$(E2E) --test conformance -- --test-threads 2 --format pretty
 
-conformance: conformance-inputs ## every [Conformance] spec of e2e.test on a one-node cluster with this image as the sandbox; reports in tests/conformance/results/
-	$(E2E_ENV) cargo run -q --locked -p pause-e2e --bin conformance
+# The node's kubelet: the newest release, or KUBELET=1.34 (reports in results/kubelet-1.34/).
+KUBELET ?=
+conformance: conformance-inputs ## every [Conformance] spec of e2e.test on a one-node cluster with this image as the sandbox (KUBELET=1.34: that kubelet); reports in tests/conformance/results/
+	$(E2E_ENV) cargo run -q --locked -p pause-e2e --bin conformance $(if $(KUBELET),-- --kubelet $(KUBELET))
 
 conformance-side-by-side: conformance-inputs ## the sig-node [Conformance] specs with this image and with catatonit -P as every sandbox: the same specs must pass; tests/conformance/results/side-by-side.md
 	$(E2E_ENV) cargo run -q --locked -p pause-e2e --bin conformance -- --side-by-side

@@ -1,9 +1,13 @@
-//! `conformance [FOCUS]` (`make conformance`): every `[Conformance]` spec of
-//! e2e.test (or those FOCUS picks) on a one-node cluster whose sandbox image
-//! is this project's (pause_e2e::conformance::start_cluster), the
-//! `[Serial]` ones alone after the rest. Prints passed / failed / skipped,
-//! keeps ginkgo's JUnit reports (gzip) and a summary under
-//! tests/conformance/results/, and exits non-zero when a spec failed.
+//! `conformance [--kubelet 1.34] [FOCUS]` (`make conformance [KUBELET=1.34]`):
+//! every `[Conformance]` spec of e2e.test (or those FOCUS picks) on a
+//! one-node cluster whose sandbox image is this project's
+//! (pause_e2e::conformance::start_cluster), the `[Serial]` ones alone after
+//! the rest. The control plane and e2e.test are the newest release; the
+//! node's kubelet is that release too, or v1.34 with `--kubelet 1.34` (the
+//! kubelet is what talks to the runtime that starts the sandbox). Prints
+//! passed / failed / skipped, keeps ginkgo's JUnit reports (gzip) and a
+//! summary under tests/conformance/results/ (results/kubelet-1.34/ for
+//! v1.34), and exits non-zero when a spec failed.
 //!
 //! `conformance --side-by-side` (`make conformance-side-by-side`): the
 //! sig-node `[Conformance]` specs on two new clusters alike but for the
@@ -23,15 +27,18 @@ const TIMEOUT: Duration = Duration::from_secs(3 * 3600);
 /// e2e.test processes at once: most specs wait on timers, and the sandbox
 /// subset passed with six on this machine's two cores.
 const PROCS: usize = 6;
-const USAGE: &str = "usage: conformance [FOCUS] | conformance --side-by-side";
+const USAGE: &str = "usage: conformance [--kubelet 1.34|1.37] [FOCUS] | conformance --side-by-side";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.as_slice() {
-        [] => whole(ALL),
+        [] => whole(Release::NEWEST, ALL),
         [flag] if flag == "--side-by-side" => side_by_side(),
+        [flag, minor, rest @ ..] if flag == "--kubelet" && rest.len() <= 1 => kubelet(minor)
+            .and_then(|release| whole(release, rest.first().map_or(ALL, String::as_str))),
+        [flag] if flag == "--kubelet" => Err(format!("--kubelet needs a release; {USAGE}")),
         [flag, ..] if flag.starts_with('-') => Err(format!("unknown option {flag}; {USAGE}")),
-        [focus] => whole(focus),
+        [focus] => whole(Release::NEWEST, focus),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -44,28 +51,37 @@ fn main() -> ExitCode {
     }
 }
 
-/// The specs `focus` picks on a cluster whose sandbox is this image; Ok
-/// says whether none failed.
-fn whole(focus: &str) -> Result<bool, String> {
+/// The kubelet release `--kubelet` names: one of the two the harness runs.
+fn kubelet(minor: &str) -> Result<Release, String> {
+    [Release::NEWEST, Release::V1_34]
+        .into_iter()
+        .find(|r| r.0 == format!("kubernetes-{minor}"))
+        .ok_or_else(|| format!("no kubelet {minor} is built here (1.34 or 1.37); {USAGE}"))
+}
+
+/// The specs `focus` picks on a cluster whose sandbox is this image and
+/// whose kubelet is `kubelet`; Ok says whether none failed.
+fn whole(kubelet: Release, focus: &str) -> Result<bool, String> {
     // The skips this run applies (run_on reads the file as each part starts).
     let skips = conformance::skips();
     let work = repo::path("target/conformance/run");
-    let (report, took) = run_with(repo::built_pause_archive(), "/pause", focus, &work)?;
+    let (report, took) = run_with(kubelet, repo::built_pause_archive(), "/pause", focus, &work)?;
     println!(
         "conformance: {} in {} min",
         report.counts(),
         took.as_secs() / 60
     );
     print!("{}", report.explain());
-    keep(&work, &report, &skips, focus, took)?;
+    keep(kubelet, &work, &report, &skips, focus, took)?;
     Ok(report.failed.is_empty())
 }
 
-/// Starts a cluster whose sandbox image is `sandbox` (an OCI archive whose
-/// program is `program`), runs the specs `focus` picks with reports under
-/// `work`, and stops it. Err when the cluster did not start or its
-/// sandboxes are not `program`.
+/// Starts a cluster whose kubelet is `kubelet` and whose sandbox image is
+/// `sandbox` (an OCI archive whose program is `program`), runs the specs
+/// `focus` picks with reports under `work`, and stops it. Err when the
+/// cluster did not start or its sandboxes are not `program`.
 fn run_with(
+    kubelet: Release,
     sandbox: PathBuf,
     program: &str,
     focus: &str,
@@ -73,7 +89,7 @@ fn run_with(
 ) -> Result<(Report, Duration), String> {
     let images = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
     let started = Instant::now();
-    let cluster = conformance::start_cluster(Release::NEWEST, sandbox, images.path(), true)?;
+    let cluster = conformance::start_cluster(kubelet, sandbox, images.path(), true)?;
     // CoreDNS's pods run by now: their sandboxes must be the program asked for.
     if sandboxes_running(program) == 0 {
         return Err(format!(
@@ -126,7 +142,7 @@ fn side_by_side() -> Result<bool, String> {
     let mut sides = Vec::new();
     for (sandbox, archive, program, key) in sandboxes {
         let work = repo::path(&format!("target/conformance/side-by-side/{key}"));
-        let (report, took) = run_with(archive, program, SIG_NODE, &work)?;
+        let (report, took) = run_with(Release::NEWEST, archive, program, SIG_NODE, &work)?;
         println!(
             "sig-node conformance, sandbox {sandbox}: {} in {} min",
             report.counts(),
@@ -169,9 +185,10 @@ fn gzip(from: &Path, to: &Path) -> Result<(), String> {
     std::fs::write(to, bytes).map_err(|e| format!("{}: {e}", to.display()))
 }
 
-/// Copies the JUnit reports to tests/conformance/results/ and writes what
-/// the run was beside them.
+/// Copies the JUnit reports to tests/conformance/results/ (kubelet-1.34/
+/// for a v1.34 kubelet) and writes what the run was beside them.
 fn keep(
+    kubelet: Release,
     work: &Path,
     report: &Report,
     skips: &[conformance::Skip],
@@ -179,6 +196,13 @@ fn keep(
     took: Duration,
 ) -> Result<(), String> {
     let results = results_dir()?;
+    let results = if kubelet == Release::NEWEST {
+        results
+    } else {
+        let dir = results.join(kubelet.0.replace("kubernetes-", "kubelet-"));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        dir
+    };
     for part in ["parallel", "serial"] {
         let from = work.join(part).join("junit.xml");
         let to = results.join(format!("junit-{part}.xml.gz"));
@@ -186,12 +210,18 @@ fn keep(
     }
     let mut summary = format!(
         "# Conformance run\n\n\
-         - e2e.test {version} (focus `{focus}`), on one node: kubelet {version}, containerd 2.1, \
-           this project's image {image} as every pod's sandbox\n\
+         - e2e.test {version} (focus `{focus}`), on one node: kubelet {kubelet}, containerd 2.1, \
+           control plane {version}, this project's image {image} as every pod's sandbox\n\
          - {counts}; {mins} min on this machine (2 cores), {PROCS} processes then `[Serial]` alone\n\
-         - command: `make conformance`, {when}\n",
+         - command: `make conformance{make_var}`, {when}\n",
         when = date_and_revision(),
         version = Release::NEWEST.version(),
+        kubelet = kubelet.version(),
+        make_var = if kubelet == Release::NEWEST {
+            String::new()
+        } else {
+            format!(" KUBELET={}", kubelet.0.trim_start_matches("kubernetes-"))
+        },
         image = format_args!("localhost/pause:{}", repo::version()),
         counts = report.counts(),
         mins = took.as_secs() / 60,
