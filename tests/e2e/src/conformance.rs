@@ -77,6 +77,27 @@ pub fn skip_pattern(nodes: usize) -> Option<String> {
     (!specs.is_empty()).then(|| specs.join("|"))
 }
 
+/// The specs labelled `[MinimumKubeletVersion:1.N]` for a minor N newer
+/// than `kubelet`'s, up to the suite's own release, as one `--ginkgo.skip`
+/// pattern (None when the kubelet is the suite's release). Kubernetes marks
+/// with that label the specs a kubelet older than N cannot pass (features it
+/// lacks); e2e.test runs them anyway, and its version-skew jobs skip them.
+pub fn newer_kubelet_pattern(kubelet: test_support::kube::Release) -> Option<String> {
+    let minor = |r: test_support::kube::Release| -> u32 {
+        let version = r.version();
+        let minor = version.trim_start_matches("v1.").split('.').next();
+        minor
+            .and_then(|m| m.parse().ok())
+            .unwrap_or_else(|| panic!("{}: not v1.N.P", r.0))
+    };
+    let (node, suite) = (
+        minor(kubelet),
+        minor(test_support::kube::Release(KUBERNETES)),
+    );
+    let newer: Vec<String> = (node + 1..=suite).map(|m| m.to_string()).collect();
+    (!newer.is_empty()).then(|| format!(r"\[MinimumKubeletVersion:1\.({})\]", newer.join("|")))
+}
+
 /// The full names of the specs e2e.test would run for `focus` and `skip`,
 /// from its dry run (no cluster needed).
 pub fn dry_run(focus: &str, skip: Option<&str>) -> Result<Vec<String>, String> {
@@ -506,7 +527,8 @@ pub struct Plan<'a> {
     pub timeout: std::time::Duration,
 }
 
-/// Runs the specs `plan.focus` picks (less the skip file's) on `cluster`:
+/// Runs the specs `plan.focus` picks (less the skip file's, and those
+/// labelled for a newer kubelet than the cluster's) on `cluster`:
 /// those not marked `[Serial]` under ginkgo with `plan.procs` processes,
 /// then the `[Serial]` ones alone, as Kubernetes' own conformance jobs do.
 /// Each part's JUnit report and output go under `plan.report_dir`
@@ -518,7 +540,13 @@ pub fn run_on(cluster: &test_support::kube::Cluster, plan: &Plan) -> Result<Repo
         let run = Run {
             kubeconfig: cluster.layout.kubeconfig("admin"),
             focus: plan.focus.to_string(),
-            skip: skip_pattern(1),
+            skip: [
+                skip_pattern(1),
+                newer_kubelet_pattern(cluster.options.kubelet),
+            ]
+            .into_iter()
+            .flatten()
+            .reduce(|a, b| format!("{a}|{b}")),
             labels: Some(labels.to_string()),
             procs,
             report_dir: plan.report_dir.join(name),

@@ -82,6 +82,41 @@ fn the_sandbox_subset_is_sig_node_conformance_specs() {
     }
 }
 
+/// A kubelet v1.34 node skips exactly the specs labelled for kubelet 1.35
+/// and later (ClusterTrustBundle projection, PodCertificate, ImageVolume's
+/// Always pull...), which a v1.34 kubelet cannot pass; the newest kubelet
+/// skips none of them.
+#[test]
+fn a_kubelet_1_34_node_skips_the_specs_labelled_for_a_newer_kubelet() {
+    if !have_suite() {
+        return;
+    }
+    assert_eq!(conformance::newer_kubelet_pattern(Release::NEWEST), None);
+    let pattern = conformance::newer_kubelet_pattern(Release::V1_34).unwrap();
+    let skipped = dry_run(&pattern, None).unwrap();
+    let labelled = regex::Regex::new(r"\[MinimumKubeletVersion:1\.(3[5-9])\]").unwrap();
+    eprintln!("kubelet 1.34 skips {} specs: {pattern}", skipped.len());
+    assert!(
+        skipped
+            .iter()
+            .any(|s| s.contains("ClusterTrustBundle") && s.contains("[Conformance]")),
+        "{skipped:#?}"
+    );
+    for spec in &skipped {
+        assert!(
+            labelled.is_match(spec),
+            "{spec} is not labelled for kubelet 1.35 or later"
+        );
+    }
+    let older = dry_run(r"\[MinimumKubeletVersion:1\.(2[0-9]|3[0-4])\]", None).unwrap();
+    for spec in &older {
+        assert!(
+            !skipped.contains(spec),
+            "{spec} is skipped, but a v1.34 kubelet can run it"
+        );
+    }
+}
+
 /// The runner's negative control: against an API server nobody serves (a
 /// new network namespace holding only loopback), the suite fails before
 /// any spec, and the run says so through its report, not by passing

@@ -230,6 +230,17 @@ fn keep(
         summary.push_str("\n## Failed\n\n");
         summary.push_str(&failed_with_why(report));
     }
+    if let Some(pattern) = conformance::newer_kubelet_pattern(kubelet) {
+        summary.push_str(&format!(
+            "\n## Skipped: labelled for a newer kubelet than {} (`{pattern}`)\n\n",
+            kubelet.version()
+        ));
+        for spec in conformance::dry_run(&pattern, None)? {
+            if spec.contains("[Conformance]") {
+                summary.push_str(&format!("- {spec}\n"));
+            }
+        }
+    }
     summary.push_str("\n## Skipped by tests/conformance/skip.toml (one node)\n\n");
     for skip in skips {
         let reason = skip.reason.split_whitespace().collect::<Vec<_>>().join(" ");
