@@ -64,8 +64,8 @@ WORKLOAD_ARCHIVE := target/e2e/pause-workload.docker.tar
   test lint test-behaviour test-behaviour-emulated test-stress test-stress-emulated test-seccomp \
   test-release test-e2e test-e2e-docker test-e2e-podman test-e2e-containerd test-e2e-crio test-critest \
   test-e2e-kubernetes test-interrupt sweep \
-  bench bench-quick bench-density bench-density-kubelet bench-reapcount deps deps-pinned deps-go clean FORCE \
-  workload workload-image docker-pause-image podman-archives kind-node-image kind kind-delete kind-check test-kind conformance-kind \
+  bench bench-quick bench-density bench-density-kubelet bench-reapcount bench-kind deps deps-pinned deps-go clean FORCE \
+  workload workload-image docker-pause-image podman-archives kind-node-image kind kind-delete kind-network kind-check test-kind conformance-kind \
   conformance-inputs conformance-images test-conformance conformance
 
 help: ## list the targets
@@ -257,6 +257,10 @@ bench-density: deps bin/pause-linux-$(HOST_ARCH) workload ## N pods a node per p
 	$(BENCH) --density $(if $(DENSITY_PODS),--density-pods $(DENSITY_PODS)) --out $(BENCH_OUT) \
 	  --command "make bench-density$(if $(DENSITY_PODS), DENSITY_PODS=$(DENSITY_PODS))"
 
+bench-kind: deps oci ## 60 pods on a kind cluster per peer, this image next to catatonit -P: seconds to Running, their sandboxes' PSS: benches/results/kind.md
+	@podman image exists localhost/pause-kind-node:latest || $(MAKE) kind-node-image
+	@benches/kind.sh $(BENCH_OUT)/kind.md
+
 # Pods a node for bench-density-kubelet, e.g. KUBELET_PODS=30; empty is kubelet's maxPods default, 110.
 KUBELET_PODS ?=
 bench-density-kubelet: deps bin/pause-linux-$(HOST_ARCH) workload ## N pods a node per peer through a one-node cluster's API (kubelet 1.37, containerd 2.1): benches/results/density-kubelet.*
@@ -364,6 +368,9 @@ kind: deps ## create the kind cluster "pause" (1 control plane, 2 workers) with 
 
 kind-delete: ## remove the kind cluster "pause" and everything make kind made
 	@tests/kind/cluster.sh delete
+
+kind-network: ## set up the pod network of the cluster "pause" again (after a node's restart: kindnetd's part, once)
+	@tests/kind/cluster.sh network
 
 kind-check: ## check the cluster make kind made (tests/kind/check.sh, what test-kind runs)
 	@tests/kind/check.sh

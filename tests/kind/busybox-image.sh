@@ -11,6 +11,9 @@ ref=$(busybox_image)
 tmp=$(mktemp -d)
 tag=localhost/pause-kind-busybox:$$
 trap 'podman rmi -f "$tag" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+# bash runs no EXIT trap when a signal it does not trap ends it.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 mkdir -p "$tmp/ctx/bin"
 cp /bin/busybox "$tmp/ctx/bin/"
 for applet in sh sleep cat ps httpd wget timeout nslookup; do ln -s busybox "$tmp/ctx/bin/$applet"; done

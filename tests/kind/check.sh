@@ -5,7 +5,8 @@
 # deploy/kind/shared-pid-pod.yaml runs with /pause as its PID 1, and orphans
 # made in it leave no zombie; kube-proxy runs on every node and CoreDNS in
 # the cluster; a pod on one worker reaches a pod on the other, by its
-# address and through a Service whose name CoreDNS resolves; a Deployment of
+# address and through a Service whose name CoreDNS resolves, and again after
+# that worker's restart (restart.sh); a Deployment of
 # 60 pods spreads over the workers, runs, and is deleted with every sandbox
 # process gone and its exit reported by containerd.
 # Negative control: KIND_EXPECT_SANDBOX=some/other:image makes it fail.
@@ -36,9 +37,12 @@ for node in $nodes; do
   echo "test-kind: $node: sandbox $pinned, $(wc -l <<<"$sandboxes") sandboxes /pause as 65535 ($(wc -w <<<"$ids") by crictl inspectp)"
 done
 
-made=(pod/shared-pid pod/web pod/client service/web deployment/spread)
+made=(pod/shared-pid pod/web pod/client service/web deployment/pause-kind-spread)
 "$kubectl" delete "${made[@]}" --ignore-not-found --wait=true >/dev/null
 trap '"$kubectl" delete "${made[@]}" --ignore-not-found --wait=false >/dev/null' EXIT
+# bash runs no EXIT trap when a signal it does not trap ends it.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 "$kubectl" apply -f "$root/deploy/kind/shared-pid-pod.yaml" >/dev/null
 "$kubectl" wait --for=condition=Ready pod/shared-pid --timeout=120s >/dev/null || fail "shared-pid did not become Ready"
 pid1=$("$kubectl" exec shared-pid -- cat /proc/1/cmdline | tr -d '\0')
@@ -99,5 +103,7 @@ answer=$("$kubectl" exec client -- nslookup web.default.svc.cluster.local 2>&1) 
   fail "CoreDNS does not answer for web.default.svc.cluster.local: $answer"
 grep -q "Address: $service\$" <<<"$answer" || fail "CoreDNS's answer for web is not $service: $answer"
 echo "test-kind: a pod on $name-worker2 reaches a pod on $name-worker ($ip) and its Service ($service, by name through CoreDNS)"
+
+. "$root/tests/kind/restart.sh"
 
 . "$root/tests/kind/spread.sh"

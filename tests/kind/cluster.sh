@@ -3,10 +3,14 @@
 # deploy/kind/kind-config.yaml, with podman as kind's provider.
 #   tests/kind/cluster.sh create   (make kind)
 #   tests/kind/cluster.sh delete   (make kind-delete)
+#   tests/kind/cluster.sh network  (make kind-network: the pod network again)
 # The kubeconfig is target/kind/NAME/kubeconfig (NAME: KIND_CLUSTER, pause).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 image=${KIND_NODE_IMAGE:-localhost/pause-kind-node:latest}
+# The sandbox image `kind load` gives every node; benches/kind.sh loads
+# another program packed under the same reference in its place.
+sandbox=${KIND_SANDBOX_ARCHIVE:-$root/bin/pause-oci.tar}
 
 fail() { echo "kind: $*" >&2; exit 1; }
 [ -x "$kind" ] || fail "$kind is missing (make deps-go)"
@@ -42,7 +46,7 @@ create() {
   # kernel modules (a container, like this machine) has no such directory.
   [ -d /lib/modules ] || mkdir -p /lib/modules || fail "/lib/modules is missing and cannot be made"
   podman image exists "$image" || fail "node image $image is missing (make kind-node-image)"
-  [ -f "$root/bin/pause-oci.tar" ] || fail "bin/pause-oci.tar is missing (make oci)"
+  [ -f "$sandbox" ] || fail "$sandbox is missing (make oci)"
   if "$kind" get clusters 2>/dev/null | grep -qx "$name"; then
     fail "a kind cluster named $name already exists (make kind-delete)"
   fi
@@ -66,7 +70,7 @@ create() {
   fi
   pod_network
   # As the README says: load the sandbox image on every node.
-  if ! why=$(run_kind "$dir/load.log" load image-archive "$root/bin/pause-oci.tar" --name "$name"); then
+  if ! why=$(run_kind "$dir/load.log" load image-archive "$sandbox" --name "$name"); then
     fail "kind load image-archive failed: $why"
   fi
   # The workload image deploy/kind/shared-pid-pod.yaml runs, built here
@@ -83,29 +87,38 @@ create() {
 # node's bridge network (cni.conflist) gets the pod range the
 # controller-manager gave that node, and each node routes every other node's
 # range to that node. Until its CNI config is written a node stays NotReady.
+# kindnetd follows the nodes; this runs once (create), and again on demand
+# (`cluster.sh network`, make kind-network): a node that restarts loses its
+# routes with its network namespace, and podman gives it a new address.
 pod_network() {
-  local nodes deadline=$((SECONDS + 120))
-  local query='{range .items[*]}{.metadata.name} {.spec.podCIDR} {.status.addresses[?(@.type=="InternalIP")].address}{"\n"}{end}'
+  local ranges nodes=() deadline=$((SECONDS + 120))
+  local query='{range .items[*]}{.metadata.name} {.spec.podCIDR}{"\n"}{end}'
   # A worker's range is given when it registers, a moment after kind is done.
-  while nodes=$("$kubectl" get nodes -o jsonpath="$query" 2>&1); [ "$(awk 'NF == 3' <<<"$nodes" | wc -l)" != 3 ]; do
-    [ $SECONDS -lt $deadline ] || net_fail "not every node has a pod range after 120 s: $nodes"
+  while ranges=$("$kubectl" get nodes -o jsonpath="$query" 2>&1); [ "$(awk 'NF == 2' <<<"$ranges" | wc -l)" != 3 ]; do
+    [ $SECONDS -lt $deadline ] || net_fail "not every node has a pod range after 120 s: $ranges"
     sleep 1
   done
-  local node cidr ip other ocidr oip
+  # Each node's address as podman gave it (now: a restart changes it).
+  local node cidr ip
+  while read -r node cidr; do
+    ip=$(podman inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$node") ||
+      net_fail "$node: podman knows no address of it"
+    nodes+=("$node $cidr $ip")
+  done <<<"$ranges"
+  nodes=$(printf '%s\n' "${nodes[@]}")
   while read -r node cidr ip; do
     sed "s|@POD_CIDR@|$cidr|" "$root/tests/kind/cni.conflist" |
       podman exec -i "$node" tee /etc/cni/net.d/10-pause-kind.conflist >/dev/null ||
       net_fail "$node: could not write its CNI config"
-    while read -r other ocidr oip; do
-      [ "$other" = "$node" ] || podman exec "$node" ip route replace "$ocidr" via "$oip" ||
-        net_fail "$node: no route to $other's pods ($ocidr via $oip)"
-    done <<<"$nodes"
+    awk -v me="$node" '$1 != me { print "ip route replace " $2 " via " $3 }' <<<"$nodes" |
+      podman exec -i "$node" sh -e || net_fail "$node: no route to the other nodes' pods"
   done <<<"$nodes"
 }
 net_fail() { fail "the pod network could not be set up: $*"; }
 
 case ${1:-} in
   create) create ;;
+  network) pod_network ;;
   delete) delete ;;
-  *) fail "usage: $0 create|delete" ;;
+  *) fail "usage: $0 create|delete|network" ;;
 esac

@@ -16,6 +16,9 @@ ctx=$(mktemp -d)
 names=()
 cleanup() { [ ${#names[@]} -eq 0 ] || podman rmi -f "${names[@]}" >/dev/null 2>&1; rm -rf "$ctx"; }
 trap cleanup EXIT
+# bash runs no EXIT trap when a signal it does not trap ends it.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 build() { # NAME BINARY [ROOTFS_TAR]
   local name=$1 bin=$2 base=${3:-}

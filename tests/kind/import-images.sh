@@ -12,6 +12,9 @@ tmp=$(mktemp -d)
 pid=
 stop() { [ -z "$pid" ] || { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }; rm -rf "$tmp"; }
 trap stop EXIT
+# bash runs no EXIT trap when a signal it does not trap ends it.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 cat >"$tmp/config.toml" <<TOML
 version = 3
 root = "$rootfs/var/lib/containerd"

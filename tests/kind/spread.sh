@@ -5,7 +5,8 @@
 # the delete) with containerd's own SIGKILL or 0, and no pause process of
 # theirs is left on either worker.
 spread_pods=60
-spread_label=app=pause-kind-spread
+spread_name=pause-kind-spread
+spread_label=app=$spread_name
 events_dir=$(mktemp -d)
 workers=("$name-worker" "$name-worker2")
 
@@ -33,25 +34,9 @@ pauses() { podman exec "$1" sh -c 'pgrep -x pause | wc -l'; }
 declare -A before
 for node in "${workers[@]}"; do before[$node]=$(pauses "$node"); done
 start=$SECONDS
-"$kubectl" apply -f - >/dev/null <<YAML
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: spread}
-spec:
-  replicas: $spread_pods
-  selector: {matchLabels: {${spread_label%%=*}: ${spread_label#*=}}}
-  template:
-    metadata: {labels: {${spread_label%%=*}: ${spread_label#*=}}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      # The control plane is tainted: counting it would forbid any skew.
-      topologySpreadConstraints:
-        - {maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule,
-           nodeTaintsPolicy: Honor, labelSelector: {matchLabels: {${spread_label%%=*}: ${spread_label#*=}}}}
-      containers: [{name: sleep, image: $busybox, command: [sleep, "3600"]}]
-YAML
-"$kubectl" rollout status deployment/spread --timeout=300s >/dev/null ||
-  fail "the Deployment of $spread_pods pods is not available: $("$kubectl" get deployment spread --no-headers 2>&1)"
+spread_deployment "$spread_name" "$spread_pods" | "$kubectl" apply -f - >/dev/null
+"$kubectl" rollout status "deployment/$spread_name" --timeout=300s >/dev/null ||
+  fail "the Deployment of $spread_pods pods is not available: $("$kubectl" get deployment "$spread_name" --no-headers 2>&1)"
 took=$((SECONDS - start))
 per_node=$("$kubectl" get pods -l "$spread_label" --field-selector=status.phase=Running \
   -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | sort | uniq -c | awk '{ print $2 "=" $1 }' | tr '\n' ' ')
@@ -66,7 +51,7 @@ done
 echo "test-kind: $spread_pods pods Running ${took} s after kubectl apply, $per_node"
 
 start=$SECONDS
-"$kubectl" delete deployment spread --wait=true >/dev/null
+"$kubectl" delete deployment "$spread_name" --wait=true >/dev/null
 "$kubectl" wait --for=delete pod -l "$spread_label" --timeout=180s >/dev/null 2>&1 ||
   fail "the Deployment's pods are still there 180 s after its delete"
 statuses=()
