@@ -21,18 +21,10 @@ workers=("$name-worker" "$name-worker2")
 
 fail() { echo "bench-kind: $*" >&2; exit 1; }
 [ -x "$catatonit" ] || fail "$catatonit is missing (make deps installs Debian's catatonit)"
-remove() { "$root/tests/kind/cluster.sh" delete || echo "bench-kind: make kind-delete KIND_CLUSTER=$name removes it" >&2; }
-if "$kind" get clusters 2>/dev/null | grep -qx "$name"; then
-  echo "bench-kind: removing cluster $name, which an earlier run left"
-  remove
-fi
-# As in tests/kind/suite.sh: steps in the background, so a signal is handled at once.
-step=
-run() { "$@" & step=$!; wait "$step"; step=; }
-tmp=$(mktemp -d)
-trap '[ -z "$step" ] || kill "$step" 2>/dev/null; remove; rm -rf "$tmp"' EXIT
-trap 'echo "bench-kind: interrupted" >&2; exit 130' INT
-trap 'echo "bench-kind: terminated" >&2; exit 143' TERM
+# Under target/, not /tmp: a run killed with -9 leaves it to the next run.
+tmp=$root/target/kind/bench-catatonit
+mkdir -p "$tmp"
+own_cluster bench-kind "$tmp"
 now() { date +%s.%N; }
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 
@@ -57,19 +49,19 @@ sandbox_pss() { # NODE PROGRAM
 rows=()
 for peer in "this image:$root/bin/pause-oci.tar:/pause" "catatonit -P:$tmp/catatonit.tar:/catatonit"; do
   IFS=: read -r label archive program <<<"$peer"
-  KIND_SANDBOX_ARCHIVE=$archive run "$root/tests/kind/cluster.sh" create
+  KIND_SANDBOX_ARCHIVE=$archive run_step "$root/tests/kind/cluster.sh" create
   "$kubectl" wait --for=condition=Ready node --all --timeout=120s >/dev/null || fail "not every node is Ready"
   version=$("$kubectl" version -o json | jq -r .serverVersion.gitVersion)
   start=$(now)
   spread_deployment pause-bench "$pods" | "$kubectl" apply -f - >/dev/null
-  run "$kubectl" rollout status deployment/pause-bench --timeout=300s >/dev/null ||
+  run_step "$kubectl" rollout status deployment/pause-bench --timeout=300s >/dev/null ||
     fail "the $pods pods are not Running with $label"
   took=$(calc %.1f "$(now) - $start")
   pss=0
   for node in "${workers[@]}"; do pss=$((pss + $(sandbox_pss "$node" "$program"))); done
   rows+=("$label|$took|$pss")
   echo "bench-kind: $label: $pods pods Running $took s after kubectl apply; their sandboxes $pss kB of PSS"
-  run "$root/tests/kind/cluster.sh" delete
+  run_step "$root/tests/kind/cluster.sh" delete
 done
 
 IFS='|' read -r _ t1 p1 <<<"${rows[0]}"

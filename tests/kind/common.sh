@@ -38,3 +38,29 @@ spec:
       containers: [{name: sleep, image: $(busybox_image), command: [sleep, "3600"]}]
 YAML
 }
+
+# For a script that makes a cluster of its own (tests/kind/suite.sh,
+# benches/kind.sh): removes the one a killed run (kill -9) left, then removes
+# it, and DIRS, on exit, Ctrl-C and SIGTERM. Its steps go through run_step,
+# which runs each in the background so that a signal is handled at once, and
+# which the handler stops before the removal. WHO prefixes its lines.
+own_cluster() { # WHO [DIR...]
+  owner=$1
+  shift
+  owned_dirs=("$@")
+  if "$kind" get clusters 2>/dev/null | grep -qx "$name" ||
+    podman ps -aq --filter "label=io.x-k8s.kind.cluster=$name" | grep -q .; then
+    echo "$owner: removing cluster $name, which an earlier run left"
+    remove_own_cluster
+  fi
+  step=
+  trap 'stop_step; remove_own_cluster; rm -rf "${owned_dirs[@]}"' EXIT
+  trap 'echo "$owner: interrupted" >&2; exit 130' INT
+  trap 'echo "$owner: terminated" >&2; exit 143' TERM
+}
+remove_own_cluster() {
+  "$root/tests/kind/cluster.sh" delete ||
+    echo "$owner: cluster $name could not be removed: make kind-delete KIND_CLUSTER=$name" >&2
+}
+run_step() { "$@" & step=$!; wait "$step"; step=; }
+stop_step() { [ -z "$step" ] || { kill "$step" 2>/dev/null; wait "$step" 2>/dev/null; } || true; }

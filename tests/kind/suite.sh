@@ -11,18 +11,7 @@ export KIND_CLUSTER=${KIND_CLUSTER:-pause-test}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 
-remove() {
-  "$here/cluster.sh" delete ||
-    echo "test-kind: cluster $name could not be removed: make kind-delete KIND_CLUSTER=$name" >&2
-}
-leftover() {
-  "$kind" get clusters 2>/dev/null | grep -qx "$name" ||
-    podman ps -aq --filter "label=io.x-k8s.kind.cluster=$name" | grep -q .
-}
-if leftover; then
-  echo "test-kind: removing cluster $name, which an earlier run left"
-  remove
-fi
+own_cluster test-kind
 
 # The report of the run the README tells: gzip'd JUnit and what ran, where.
 keep_report() { # FROM TO
@@ -47,17 +36,8 @@ PY
   } >"$2/summary.md"
 }
 
-# Each step runs in the background so that a signal is handled at once, not
-# when the step ends; the handler stops the step before removing the cluster.
-step=
-run() { "$@" & step=$!; wait "$step"; step=; }
-stop() { [ -z "$step" ] || { kill "$step" 2>/dev/null; wait "$step" 2>/dev/null; } || true; }
-trap 'stop; remove' EXIT
-trap 'echo "test-kind: interrupted" >&2; exit 130' INT
-trap 'echo "test-kind: terminated" >&2; exit 143' TERM
-
-run "$here/cluster.sh" create
-run "$here/check.sh"
+run_step "$here/cluster.sh" create
+run_step "$here/check.sh"
 report=$root/target/conformance/kind
-run "$here/conformance.sh" "$report"
+run_step "$here/conformance.sh" "$report"
 [ "${KIND_KEEP_REPORT:-}" != 1 ] || keep_report "$report" "$root/tests/conformance/results/kind"
