@@ -5,8 +5,8 @@
 # sandbox under the project's reference by `kind load` (catatonit is packed
 # with `cargo xtask pack` as uid 65535, as the other benchmarks pack it),
 # then a Deployment of PODS pods (60) spread over the two workers: the
-# seconds from kubectl apply to all of them Running, and the PSS of their
-# sandbox processes. Each figure is one run: the ratio of the two is the
+# seconds from kubectl apply to all of them Running, the PSS of their
+# sandbox processes, and the memory of a worker (node_memory). Each figure is one run: the ratio of the two is the
 # figure to read. Writes OUT (benches/results/kind.md). The cluster is
 # removed after each peer, on a failure, Ctrl-C and SIGTERM.
 #   benches/kind.sh OUT
@@ -46,6 +46,18 @@ sandbox_pss() { # NODE PROGRAM
   echo "$total"
 }
 
+# What a worker holds with its share of the pods, in kB: the PSS of all of
+# its processes (systemd, containerd, kubelet, kube-proxy, the shims, the
+# sandboxes, the pods' programs) and its cgroup's working set (usage less
+# the inactive page cache, as kubelet counts it).
+node_memory() { # NODE
+  local cgroup
+  cgroup=/sys/fs/cgroup/memory$(podman inspect -f '{{.State.CgroupPath}}' "$1") || fail "$1: podman knows no cgroup of it"
+  [ -f "$cgroup/memory.stat" ] || fail "$1: no memory cgroup at $cgroup (this bench reads cgroup v1)"
+  echo "$(podman exec "$1" sh -c 'cat /proc/[0-9]*/smaps_rollup 2>/dev/null' | awk '/^Pss:/ { s += $2 } END { print s }')" \
+    "$(($(cat "$cgroup/memory.usage_in_bytes") / 1024 - $(awk '$1 == "total_inactive_file" { print $2 / 1024 }' "$cgroup/memory.stat")))"
+}
+
 rows=()
 for peer in "this image:$root/bin/pause-oci.tar:/pause" "catatonit -P:$tmp/catatonit.tar:/catatonit"; do
   IFS=: read -r label archive program <<<"$peer"
@@ -57,15 +69,19 @@ for peer in "this image:$root/bin/pause-oci.tar:/pause" "catatonit -P:$tmp/catat
   run_step "$kubectl" rollout status deployment/pause-bench --timeout=300s >/dev/null ||
     fail "the $pods pods are not Running with $label"
   took=$(calc %.1f "$(now) - $start")
-  pss=0
-  for node in "${workers[@]}"; do pss=$((pss + $(sandbox_pss "$node" "$program"))); done
-  rows+=("$label|$took|$pss")
-  echo "bench-kind: $label: $pods pods Running $took s after kubectl apply; their sandboxes $pss kB of PSS"
+  pss=0 node_pss=0 node_ws=0
+  for node in "${workers[@]}"; do
+    pss=$((pss + $(sandbox_pss "$node" "$program")))
+    read -r p w <<<"$(node_memory "$node")"
+    node_pss=$((node_pss + p / ${#workers[@]})) node_ws=$((node_ws + w / ${#workers[@]}))
+  done
+  rows+=("$label|$took|$pss|$node_pss|$node_ws")
+  echo "bench-kind: $label: $pods pods Running $took s after kubectl apply; their sandboxes $pss kB of PSS; a worker $node_pss kB of PSS, $node_ws kB working set"
   run_step "$root/tests/kind/cluster.sh" delete
 done
 
-IFS='|' read -r _ t1 p1 <<<"${rows[0]}"
-IFS='|' read -r _ t2 p2 <<<"${rows[1]}"
+IFS='|' read -r _ t1 p1 n1 w1 <<<"${rows[0]}"
+IFS='|' read -r _ t2 p2 n2 w2 <<<"${rows[1]}"
 {
   echo "# kind: $pods pods, this image next to catatonit -P"
   echo
@@ -73,10 +89,12 @@ IFS='|' read -r _ t2 p2 <<<"${rows[1]}"
   echo "- Cluster: kind $("$kind" version | awk '{ print $2 }') (podman), Kubernetes $version, one control plane and two workers, containerd 2.1; a new cluster per peer, whose sandbox image is the peer under \`localhost/pause:0.1.0\`"
   echo "- A Deployment of $pods pods (busybox \`sleep\`, spread 30/30 over the workers); one run per peer"
   echo
-  echo "| sandbox | $pods pods Running after kubectl apply | PSS of their $pods sandbox processes |"
-  echo "|---|---:|---:|"
-  echo "| this image | $t1 s | $p1 kB |"
-  echo "| catatonit -P | $t2 s | $p2 kB |"
-  echo "| this image / catatonit -P | $(calc %.2f "$t1 / $t2")× | $(calc %.3f "$p1 / $p2")× |"
+  echo "| sandbox | $pods pods Running after kubectl apply | PSS of their $pods sandbox processes | a worker: PSS of all its processes | a worker: working set |"
+  echo "|---|---:|---:|---:|---:|"
+  echo "| this image | $t1 s | $p1 kB | $n1 kB | $w1 kB |"
+  echo "| catatonit -P | $t2 s | $p2 kB | $n2 kB | $w2 kB |"
+  echo "| this image / catatonit -P | $(calc %.2f "$t1 / $t2")× | $(calc %.3f "$p1 / $p2")× | $(calc %.3f "$n1 / $n2")× | $(calc %.3f "$w1 / $w2")× |"
+  echo
+  echo "A worker's figures are the mean of the two, each with its $((pods / 2)) pods Running: the PSS of every process in the node (systemd, containerd, kubelet, kube-proxy, the shims, the sandboxes, the pods' \`sleep\`) and its cgroup's working set (usage less inactive page cache)."
 } >"$out"
 echo "bench-kind: wrote $out"

@@ -8,7 +8,9 @@
 # address and through a Service whose name CoreDNS resolves, and again after
 # that worker's restart (restart.sh); a Deployment of
 # 60 pods spreads over the workers, runs, and is deleted with every sandbox
-# process gone and its exit reported by containerd.
+# process gone and its exit reported by containerd (spread.sh); a worker
+# pulls the sandbox image from a registry through hosts.toml (registry.sh);
+# kubelet's image GC on that worker keeps it (image-gc.sh).
 # Negative control: KIND_EXPECT_SANDBOX=some/other:image makes it fail.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
@@ -37,9 +39,15 @@ for node in $nodes; do
   echo "test-kind: $node: sandbox $pinned, $(wc -l <<<"$sandboxes") sandboxes /pause as 65535 ($(wc -w <<<"$ids") by crictl inspectp)"
 done
 
-made=(pod/shared-pid pod/web pod/client service/web deployment/pause-kind-spread)
+made=(pod/shared-pid pod/web pod/client pod/pulled service/web deployment/pause-kind-spread)
 "$kubectl" delete "${made[@]}" --ignore-not-found --wait=true >/dev/null
-trap '"$kubectl" delete "${made[@]}" --ignore-not-found --wait=false >/dev/null' EXIT
+# What registry.sh and image-gc.sh start or change is undone with the pods.
+clean_up() {
+  ! declare -F stop_registry >/dev/null || stop_registry || true
+  ! declare -F restore_kubelet >/dev/null || restore_kubelet || true
+  "$kubectl" delete "${made[@]}" --ignore-not-found --wait=false >/dev/null
+}
+trap clean_up EXIT
 # bash runs no EXIT trap when a signal it does not trap ends it.
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -107,3 +115,7 @@ echo "test-kind: a pod on $name-worker2 reaches a pod on $name-worker ($ip) and 
 . "$root/tests/kind/restart.sh"
 
 . "$root/tests/kind/spread.sh"
+
+. "$root/tests/kind/registry.sh"
+
+. "$root/tests/kind/image-gc.sh"

@@ -38,6 +38,9 @@ delete() {
   for node in "$name-control-plane" "$name-worker" "$name-worker2"; do
     for vol in $(podman volume ls -q --filter "label=$node=true"); do podman volume rm -f "$vol" >/dev/null; done
   done
+  # A registry tests/kind/registry.sh started in a node's network namespace
+  # outlives the node if the check was killed (kill -9).
+  pkill -f "^docker-registry serve $dir/" || true
   rm -rf "$dir"
 }
 
@@ -52,13 +55,19 @@ create() {
   fi
   # The project's cluster config as it is, plus what this offline node image
   # and this host need: two workers; no kindnetd (its image cannot be pulled
-  # here: pod_network below does its part); and kubelet told that a cgroup v1
-  # host is fine (kubelet 1.35 and later refuse to start on one otherwise).
+  # here: pod_network below does its part); kubelet told that a cgroup v1
+  # host is fine (kubelet 1.35 and later refuse to start on one otherwise);
+  # and containerd's registries read from hosts.toml files, as kind's guide
+  # to a local registry has it (the checks pull the sandbox image that way).
   {
-    cat "$root/deploy/kind/kind-config.yaml"
+    sed '/^containerdConfigPatches:$/a\
+  - |-\
+    [plugins."io.containerd.grpc.v1.cri".registry]\
+      config_path = "/etc/containerd/certs.d"' "$root/deploy/kind/kind-config.yaml"
     printf '  - role: worker\n  - role: worker\nnetworking:\n  disableDefaultCNI: true\n'
     printf 'kubeadmConfigPatches:\n  - |\n    kind: KubeletConfiguration\n    failCgroupV1: false\n'
   } >"$dir/cluster.yaml"
+  grep -q config_path "$dir/cluster.yaml" || fail "deploy/kind/kind-config.yaml has no containerdConfigPatches list to add to"
   # Interrupted half way, kind leaves nodes behind: take them down with it.
   trap 'echo "kind: interrupted: removing cluster $name" >&2; delete >/dev/null 2>&1; exit 130' INT TERM
   local why
