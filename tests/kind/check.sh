@@ -41,8 +41,10 @@ done
 
 made=(pod/shared-pid pod/web pod/client pod/pulled service/web deployment/pause-kind-spread)
 "$kubectl" delete "${made[@]}" --ignore-not-found --wait=true >/dev/null
-# What registry.sh and image-gc.sh start or change is undone with the pods.
+# What spread.sh, registry.sh and image-gc.sh start or change is undone
+# with the pods (they set no trap of their own: one would replace this one).
 clean_up() {
+  ! declare -F stop_events >/dev/null || stop_events || true
   ! declare -F stop_registry >/dev/null || stop_registry || true
   ! declare -F restore_kubelet >/dev/null || restore_kubelet || true
   "$kubectl" delete "${made[@]}" --ignore-not-found --wait=false >/dev/null

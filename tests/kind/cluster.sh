@@ -14,7 +14,6 @@ sandbox=${KIND_SANDBOX_ARCHIVE:-$root/bin/pause-oci.tar}
 
 fail() { echo "kind: $*" >&2; exit 1; }
 [ -x "$kind" ] || fail "$kind is missing (make deps-go)"
-mkdir -p "$dir"
 
 # kind reports a failure as a line starting with ERROR; the rest goes to the log.
 run_kind() { # LOG ARGS...
@@ -25,6 +24,7 @@ run_kind() { # LOG ARGS...
 }
 
 delete() {
+  mkdir -p "$dir"
   "$kind" delete cluster --name "$name" >"$dir/delete.log" 2>&1 || fail "kind delete cluster failed: $(tail -n1 "$dir/delete.log")"
   # kind's podman provider makes the network "kind" and leaves it: remove it
   # once no container is attached to it.
@@ -53,6 +53,7 @@ create() {
   if "$kind" get clusters 2>/dev/null | grep -qx "$name"; then
     fail "a kind cluster named $name already exists (make kind-delete)"
   fi
+  mkdir -p "$dir"
   # The project's cluster config as it is, plus what this offline node image
   # and this host need: two workers; no kindnetd (its image cannot be pulled
   # here: pod_network below does its part); kubelet told that a cgroup v1

@@ -6,13 +6,21 @@
 # minutes as its own loop would with a threshold in percent. An image no
 # container uses and containerd does not pin (a canary loaded for this) must
 # go; the sandbox image, which no container uses either, must stay, pinned.
-# kubelet is then restarted as it was, and the node is schedulable again.
+# kubelet is then restarted as it was, the workload image the GC also took
+# (no pod used it there) is loaded again, and the node is schedulable again.
 collected=$name-worker2
 canary=localhost/pause-kind-gc-canary:$$
 canary_archive=$dir/gc-canary.tar
 kubelet_env=/etc/default/kubelet
-restore_kubelet() { # whatever the GC check changed on $collected's kubelet
-  podman exec "$collected" sh -c "[ ! -f $kubelet_env.pause-kind ] || { mv $kubelet_env.pause-kind $kubelet_env; systemctl restart kubelet; }"
+# Undoes what the check changed, if it did (also check.sh's clean_up): kubelet
+# as it was, and the workload image the GC may have taken loaded again.
+restore_kubelet() {
+  podman exec "$collected" test -f "$kubelet_env.pause-kind" || return 0
+  podman exec "$collected" sh -ec "mv $kubelet_env.pause-kind $kubelet_env; systemctl restart kubelet" || return 1
+  "$kind" load image-archive "$dir/busybox.tar" --name "$name" --nodes "$collected" >"$dir/load-busybox-again.log" 2>&1 || {
+    echo "test-kind: kind load of busybox again failed: $(tail -n1 "$dir/load-busybox-again.log")" >&2
+    return 1
+  }
 }
 
 # A canary image of its own (its own ID), unused and unpinned on the node.
@@ -30,6 +38,7 @@ podman save --quiet --format docker-archive -o "$canary_archive" "$canary" && po
 "$kubectl" delete pod client pulled --ignore-not-found --wait=true >/dev/null
 
 # Flags win over kubelet's config file (kind's turns disk pressure off).
+gc_since=$(date +%s)
 podman exec "$collected" sh -ec "cp $kubelet_env $kubelet_env.pause-kind
   . $kubelet_env.pause-kind
   echo \"KUBELET_EXTRA_ARGS=\$KUBELET_EXTRA_ARGS --eviction-hard=nodefs.available<99%,imagefs.available<99% --minimum-image-ttl-duration=1s\" >$kubelet_env
@@ -41,7 +50,7 @@ while podman exec "$collected" crictl inspecti "$canary" >/dev/null 2>&1; do
 done
 pinned=$(podman exec "$collected" crictl inspecti -o json "$expect" 2>&1 | jq -r .status.pinned 2>&1) || true
 [ "$pinned" = true ] || fail "$collected: kubelet's image GC removed the sandbox image $expect ($pinned)"
-removed=$(podman exec "$collected" journalctl -u kubelet --since "-2min" | grep -c '"Removing image to free bytes"' || true)
+removed=$(podman exec "$collected" journalctl -u kubelet --since "@$gc_since" | grep -c '"Removing image to free bytes"' || true)
 echo "test-kind: $collected: kubelet's image GC removed $removed unused images, the canary among them; $expect stays, pinned"
 
 restore_kubelet || fail "$collected: kubelet could not be restarted as it was"
@@ -52,6 +61,3 @@ while "$kubectl" get node "$collected" -o jsonpath='{.spec.taints[*].key}' | gre
   [ $SECONDS -lt $deadline ] || fail "$collected keeps its disk-pressure taint 120 s after the pressure ended"
   sleep 1
 done
-# The GC took the workload image too, which no pod on the node used.
-"$kind" load image-archive "$dir/busybox.tar" --name "$name" --nodes "$collected" >"$dir/load-busybox-again.log" 2>&1 ||
-  fail "kind load of busybox again failed: $(tail -n1 "$dir/load-busybox-again.log")"

@@ -7,22 +7,26 @@
 spread_pods=60
 spread_name=pause-kind-spread
 spread_label=app=$spread_name
-events_dir=$(mktemp -d)
+# In the cluster's directory, which its removal removes, should this be killed.
+events_dir=$dir/events
 workers=("$name-worker" "$name-worker2")
+rm -rf "$events_dir" && mkdir -p "$events_dir"
 
+# Also run by check.sh's clean_up on exit, Ctrl-C and SIGTERM.
 stop_events() {
   local node
   for node in "${workers[@]}"; do podman exec "$node" pkill -f '^ctr -n k8s.io events' 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  for node in "${workers[@]}"; do [ -z "${events_pids[$node]:-}" ] || wait "${events_pids[$node]}" 2>/dev/null || true; done
   rm -rf "$events_dir"
 }
-trap '"$kubectl" delete "${made[@]}" --ignore-not-found --wait=false >/dev/null; stop_events' EXIT
+declare -A events_pids
 
 # Starts `ctr events` on NODE into $events_dir/NODE and returns once it is
 # live: a namespace label it makes must come through.
 subscribe_events() { # NODE
   local node=$1 deadline=$((SECONDS + 30))
   podman exec "$node" timeout 600 ctr -n k8s.io events >"$events_dir/$node" 2>&1 &
+  events_pids[$node]=$!
   until grep -q /namespaces/update "$events_dir/$node"; do
     [ $SECONDS -lt $deadline ] || fail "$node: ctr events shows nothing: $(head -c 300 "$events_dir/$node")"
     podman exec "$node" ctr namespaces label k8s.io pause-kind-probe="$SECONDS" >/dev/null
@@ -75,3 +79,4 @@ for node in "${workers[@]}"; do
 done
 echo "test-kind: deleted in $((SECONDS - start)) s; containerd reported the exit of all ${#statuses[@]} sandboxes, status:" \
   "$(printf '%s\n' "${statuses[@]}" | sort | uniq -c | awk '{ print $2 " (" $1 ")" }' | tr '\n' ' ')"
+stop_events
