@@ -257,7 +257,7 @@ bench-density: deps bin/pause-linux-$(HOST_ARCH) workload ## N pods a node per p
 	$(BENCH) --density $(if $(DENSITY_PODS),--density-pods $(DENSITY_PODS)) --out $(BENCH_OUT) \
 	  --command "make bench-density$(if $(DENSITY_PODS), DENSITY_PODS=$(DENSITY_PODS))"
 
-bench-kind: deps oci ## 60 pods on a kind cluster per peer, this image next to catatonit -P: seconds to Running, their sandboxes' PSS: benches/results/kind.md
+bench-kind: deps oci ## 60 pods on a kind cluster per peer, this image next to catatonit -P: seconds to Running, their sandboxes' PSS, a worker's memory: benches/results/kind.md
 	@podman image exists localhost/pause-kind-node:latest || $(MAKE) kind-node-image
 	@benches/kind.sh $(BENCH_OUT)/kind.md
 
