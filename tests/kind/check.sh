@@ -46,7 +46,7 @@ made=(pod/shared-pid pod/web pod/client pod/pulled service/web deployment/pause-
 clean_up() {
   ! declare -F stop_events >/dev/null || stop_events || true
   ! declare -F stop_registry >/dev/null || stop_registry || true
-  ! declare -F restore_kubelet >/dev/null || restore_kubelet || true
+  ! declare -F undo_gc_check >/dev/null || undo_gc_check || true
   "$kubectl" delete "${made[@]}" --ignore-not-found --wait=false >/dev/null
 }
 trap clean_up EXIT

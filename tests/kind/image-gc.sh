@@ -12,9 +12,11 @@ collected=$name-worker2
 canary=localhost/pause-kind-gc-canary:$$
 canary_archive=$dir/gc-canary.tar
 kubelet_env=/etc/default/kubelet
-# Undoes what the check changed, if it did (also check.sh's clean_up): kubelet
-# as it was, and the workload image the GC may have taken loaded again.
-restore_kubelet() {
+# Undoes what the check changed, if it did (also check.sh's clean_up): the
+# canary's tag on the host, kubelet as it was, and the workload image the GC
+# may have taken loaded again.
+undo_gc_check() {
+  podman rmi -f "$canary" >/dev/null 2>&1 || true
   podman exec "$collected" test -f "$kubelet_env.pause-kind" || return 0
   podman exec "$collected" sh -ec "mv $kubelet_env.pause-kind $kubelet_env; systemctl restart kubelet" || return 1
   "$kind" load image-archive "$dir/busybox.tar" --name "$name" --nodes "$collected" >"$dir/load-busybox-again.log" 2>&1 || {
@@ -29,8 +31,7 @@ echo "$canary" >"$dir/gc-canary/canary"
 printf 'FROM scratch\nCOPY canary /canary\n' >"$dir/gc-canary/Containerfile"
 podman build --quiet --timestamp 0 -t "$canary" "$dir/gc-canary" >/dev/null || fail "the canary image could not be built"
 rm -f "$canary_archive"
-podman save --quiet --format docker-archive -o "$canary_archive" "$canary" && podman rmi "$canary" >/dev/null ||
-  fail "the canary image could not be saved"
+podman save --quiet --format docker-archive -o "$canary_archive" "$canary" || fail "the canary image could not be saved"
 "$kind" load image-archive "$canary_archive" --name "$name" --nodes "$collected" >"$dir/load-canary.log" 2>&1 ||
   fail "kind load of the canary failed: $(tail -n1 "$dir/load-canary.log")"
 # The GC keeps images in use, and the eviction manager would evict the
@@ -53,7 +54,7 @@ pinned=$(podman exec "$collected" crictl inspecti -o json "$expect" 2>&1 | jq -r
 removed=$(podman exec "$collected" journalctl -u kubelet --since "@$gc_since" | grep -c '"Removing image to free bytes"' || true)
 echo "test-kind: $collected: kubelet's image GC removed $removed unused images, the canary among them; $expect stays, pinned"
 
-restore_kubelet || fail "$collected: kubelet could not be restarted as it was"
+undo_gc_check || fail "$collected: kubelet could not be restarted as it was"
 "$kubectl" wait --for=condition=DiskPressure=False "node/$collected" --timeout=120s >/dev/null ||
   fail "$collected is still under disk pressure after kubelet's restart"
 deadline=$((SECONDS + 120))

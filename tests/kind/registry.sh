@@ -9,7 +9,13 @@
 puller=$name-worker2
 registry_dir=$dir/registry
 registry_pid=
-stop_registry() { [ -z "$registry_pid" ] || { kill "$registry_pid" 2>/dev/null; wait "$registry_pid" 2>/dev/null; registry_pid=; } || true; }
+hosts_toml=/etc/containerd/certs.d/localhost/hosts.toml
+# Also check.sh's clean_up: the registry stopped, and the node's hosts.toml
+# gone with it (containerd would otherwise ask a port nobody serves).
+stop_registry() {
+  [ -z "$registry_pid" ] || { kill "$registry_pid" 2>/dev/null; wait "$registry_pid" 2>/dev/null; registry_pid=; } || true
+  podman exec "$puller" rm -f "$hosts_toml" 2>/dev/null || true
+}
 node_pid=$(podman inspect -f '{{.State.Pid}}' "$puller") || fail "$puller: podman knows no process of it"
 in_node_netns() { nsenter -t "$node_pid" -n "$@"; }
 port=$(in_node_netns python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') ||
@@ -33,7 +39,7 @@ until in_node_netns curl -sf "http://127.0.0.1:$port/v2/" >/dev/null; do
 done
 why=$(in_node_netns "$root/xtask/scripts/push.sh" "$root/bin/pause-oci.tar" "127.0.0.1:$port" 2>&1) ||
   fail "could not push bin/pause-oci.tar to the registry on $puller: $(tail -n1 <<<"$why")"
-podman exec -i "$puller" sh -ec 'mkdir -p /etc/containerd/certs.d/localhost; cat >/etc/containerd/certs.d/localhost/hosts.toml' <<TOML
+podman exec -i "$puller" sh -ec "mkdir -p ${hosts_toml%/*}; cat >$hosts_toml" <<TOML
 server = "http://127.0.0.1:$port"
 [host."http://127.0.0.1:$port"]
   capabilities = ["pull", "resolve"]
