@@ -210,7 +210,7 @@ test-critest: deps oci ## tests/e2e/tests/critest.rs: cri-tools' critest on cont
 # kubelet's image GC period; more than two would crowd two cores' start-ups.
 test-e2e-kubernetes: deps oci workload ## tests/e2e/tests/kubernetes.rs: one-node clusters (kubelet 1.37 and 1.34, containerd 2.1, 1.7, 1.6) joined by TLS bootstrap, pulling the image from the registry
 	@tests/go/build.sh kubernetes-1.37 kubernetes-1.34 etcd
-	$(E2E) --test kubernetes -- --test-threads 2 --format pretty
+	$(E2E) --test kubernetes -- --test-threads 4 --format pretty
 
 workload: deps
 	cargo build -q --release --locked -p pause-workload --target $(WORKLOAD_TARGET)
