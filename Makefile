@@ -206,8 +206,9 @@ test-critest: deps oci ## tests/e2e/tests/critest.rs: cri-tools' critest on cont
 	@# One runtime at a time: critest's host-port specs use fixed ports, and each run wants both cores.
 	$(E2E) --test critest -- --test-threads 1 --nocapture
 
-# Two clusters at a time: each spends most of its 5 1/2 minutes waiting for
-# kubelet's image GC period; more than two would crowd two cores' start-ups.
+# Four clusters at a time: the four long ones each spend most of their 5 1/2
+# minutes waiting for kubelet's image GC period, and so wait together (two at
+# a time took 666 s, four 338 and 340 s, on two cores).
 test-e2e-kubernetes: deps oci workload ## tests/e2e/tests/kubernetes.rs: one-node clusters (kubelet 1.37 and 1.34, containerd 2.1, 1.7, 1.6) joined by TLS bootstrap, pulling the image from the registry
 	@tests/go/build.sh kubernetes-1.37 kubernetes-1.34 etcd
 	$(E2E) --test kubernetes -- --test-threads 4 --format pretty
