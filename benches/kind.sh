@@ -6,8 +6,8 @@
 # with `cargo xtask pack` as uid 65535, as the other benchmarks pack it),
 # then a Deployment of PODS pods (60) spread over the two workers: the
 # seconds from kubectl apply to all of them Running, the PSS of their
-# sandbox processes, and the memory of a worker (node_memory). Each figure is one run: the ratio of the two is the
-# figure to read. Writes OUT (benches/results/kind.md). The cluster is
+# sandbox processes, and the memory of a worker (node_memory). Each figure
+# is one run: the ratios of the two peers are the figures to read. Writes OUT (benches/results/kind.md). The cluster is
 # removed after each peer, on a failure, Ctrl-C and SIGTERM.
 #   benches/kind.sh OUT
 set -euo pipefail
@@ -55,7 +55,7 @@ node_memory() { # NODE
   cgroup=/sys/fs/cgroup/memory$(podman inspect -f '{{.State.CgroupPath}}' "$1") || fail "$1: podman knows no cgroup of it"
   [ -f "$cgroup/memory.stat" ] || fail "$1: no memory cgroup at $cgroup (this bench reads cgroup v1)"
   echo "$(podman exec "$1" sh -c 'cat /proc/[0-9]*/smaps_rollup 2>/dev/null' | awk '/^Pss:/ { s += $2 } END { print s }')" \
-    "$(($(cat "$cgroup/memory.usage_in_bytes") / 1024 - $(awk '$1 == "total_inactive_file" { print $2 / 1024 }' "$cgroup/memory.stat")))"
+    "$(($(cat "$cgroup/memory.usage_in_bytes") / 1024 - $(awk '$1 == "total_inactive_file" { print int($2 / 1024) }' "$cgroup/memory.stat")))"
 }
 
 rows=()

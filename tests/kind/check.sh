@@ -17,6 +17,17 @@ set -euo pipefail
 expect=${KIND_EXPECT_SANDBOX:-localhost/pause:0.1.0}
 busybox=$(busybox_image)
 fail() { echo "test-kind: FAIL: $*" >&2; exit 1; }
+# What an operator asks a node's runtime of a sandbox: its image, command and
+# user, as `crictl inspectp` reports them, on one line.
+sandbox_of() { # NODE ID
+  podman exec "$1" crictl inspectp "$2" |
+    jq -r '[.info.image, (.info.runtimeSpec.process.args | join(" ")), .info.runtimeSpec.process.user.uid] | join(" ")'
+}
+# Whether containerd on NODE pins IMAGE (`crictl inspecti`): true, false, or
+# why it cannot say (no such image).
+pinned_on() { # NODE IMAGE
+  podman exec "$1" crictl inspecti -o json "$2" 2>&1 | jq -r .status.pinned 2>&1 || true
+}
 [ -f "$KUBECONFIG" ] || fail "no cluster: $KUBECONFIG is missing (make kind)"
 
 "$kubectl" wait --for=condition=Ready node --all --timeout=120s >/dev/null || fail "not every node is Ready"
@@ -28,12 +39,9 @@ for node in $nodes; do
   sandboxes=$(podman exec "$node" sh -c 'for p in $(pgrep -x pause); do echo "$(stat -c %u /proc/$p) $(tr "\0" " " </proc/$p/cmdline)"; done')
   [ -n "$sandboxes" ] || fail "$node: no sandbox process runs"
   if grep -v '^65535 /pause $' <<<"$sandboxes" >/dev/null; then fail "$node: a sandbox is not /pause as uid 65535: $sandboxes"; fi
-  # What an operator asks the node's runtime: every ready sandbox's image,
-  # command and user, as crictl inspectp reports them.
   ids=$(podman exec "$node" crictl pods -q --state ready) || fail "$node: crictl pods failed"
   for id in $ids; do
-    seen=$(podman exec "$node" crictl inspectp "$id" |
-      jq -r '[.info.image, (.info.runtimeSpec.process.args | join(" ")), .info.runtimeSpec.process.user.uid] | join(" ")')
+    seen=$(sandbox_of "$node" "$id")
     [ "$seen" = "$expect /pause 65535" ] || fail "$node: crictl inspectp $id says '$seen', not '$expect /pause 65535'"
   done
   echo "test-kind: $node: sandbox $pinned, $(wc -l <<<"$sandboxes") sandboxes /pause as 65535 ($(wc -w <<<"$ids") by crictl inspectp)"

@@ -15,14 +15,6 @@ sandbox=${KIND_SANDBOX_ARCHIVE:-$root/bin/pause-oci.tar}
 fail() { echo "kind: $*" >&2; exit 1; }
 [ -x "$kind" ] || fail "$kind is missing (make deps-go)"
 
-# kind reports a failure as a line starting with ERROR; the rest goes to the log.
-run_kind() { # LOG ARGS...
-  local log=$1; shift
-  "$kind" "$@" >"$log" 2>&1 && return 0
-  echo "$(grep -m1 -E '^ERROR|^Error|failed' "$log" || tail -n1 "$log") (whole output: $log)"
-  return 1
-}
-
 delete() {
   mkdir -p "$dir"
   "$kind" delete cluster --name "$name" >"$dir/delete.log" 2>&1 || fail "kind delete cluster failed: $(tail -n1 "$dir/delete.log")"

@@ -13,6 +13,15 @@ export KUBECONFIG=$dir/kubeconfig
 export KIND_EXPERIMENTAL_PROVIDER=podman
 export CONTAINERS_CONF=$root/tests/kind/containers.conf
 
+# Runs kind with its output in LOG; on failure prints the line that names the
+# cause (kind starts it with ERROR) and where the rest is.
+run_kind() { # LOG ARGS...
+  local log=$1; shift
+  "$kind" "$@" >"$log" 2>&1 && return 0
+  echo "$(grep -m1 -E '^ERROR|^Error|failed' "$log" || tail -n1 "$log") (whole output: $log)"
+  return 1
+}
+
 # The workload image deploy/kind/shared-pid-pod.yaml names: the busybox the
 # cluster is given, and every pod the checks make runs.
 busybox_image() { sed -n 's/^ *image: *//p' "$root/deploy/kind/shared-pid-pod.yaml" | head -n1; }

@@ -24,8 +24,8 @@ fail() { echo "kind conformance: $*" >&2; exit 1; }
 for image in "${images[@]}"; do
   archive=$(awk -F'\t' -v i="$image" '$1 == i { print $2 }' "$listing")
   [ -n "$archive" ] || fail "make conformance-images built no $image"
-  "$kind" load image-archive "$root/$archive" --name "$name" >"$dir/load-conformance.log" 2>&1 ||
-    fail "kind load image-archive of $image failed: $(tail -n1 "$dir/load-conformance.log")"
+  why=$(run_kind "$dir/load-conformance.log" load image-archive "$root/$archive" --name "$name") ||
+    fail "kind load image-archive of $image failed: $why"
 done
 
 mapfile -t specs < <(python3 -c '

@@ -1,5 +1,5 @@
 # Part of tests/kind/check.sh (sourced after registry.sh; uses its kubectl,
-# kind, name, dir, expect and fail). kubelet's image GC on a worker keeps
+# name, dir, expect, fail and pinned_on, and common.sh's run_kind). kubelet's image GC on a worker keeps
 # the sandbox image: that worker's kubelet is restarted with disk-pressure
 # thresholds any disk in use meets (less than 99% free), so that its eviction
 # manager runs the image GC (DeleteUnusedImages) every 10 s, not once in 5
@@ -19,10 +19,9 @@ undo_gc_check() {
   podman rmi -f "$canary" >/dev/null 2>&1 || true
   podman exec "$collected" test -f "$kubelet_env.pause-kind" || return 0
   podman exec "$collected" sh -ec "mv $kubelet_env.pause-kind $kubelet_env; systemctl restart kubelet" || return 1
-  "$kind" load image-archive "$dir/busybox.tar" --name "$name" --nodes "$collected" >"$dir/load-busybox-again.log" 2>&1 || {
-    echo "test-kind: kind load of busybox again failed: $(tail -n1 "$dir/load-busybox-again.log")" >&2
-    return 1
-  }
+  local why
+  why=$(run_kind "$dir/load-busybox-again.log" load image-archive "$dir/busybox.tar" --name "$name" --nodes "$collected") ||
+    { echo "test-kind: kind load of busybox again failed: $why" >&2; return 1; }
 }
 
 # A canary image of its own (its own ID), unused and unpinned on the node.
@@ -32,8 +31,8 @@ printf 'FROM scratch\nCOPY canary /canary\n' >"$dir/gc-canary/Containerfile"
 podman build --quiet --timestamp 0 -t "$canary" "$dir/gc-canary" >/dev/null || fail "the canary image could not be built"
 rm -f "$canary_archive"
 podman save --quiet --format docker-archive -o "$canary_archive" "$canary" || fail "the canary image could not be saved"
-"$kind" load image-archive "$canary_archive" --name "$name" --nodes "$collected" >"$dir/load-canary.log" 2>&1 ||
-  fail "kind load of the canary failed: $(tail -n1 "$dir/load-canary.log")"
+why=$(run_kind "$dir/load-canary.log" load image-archive "$canary_archive" --name "$name" --nodes "$collected") ||
+  fail "kind load of the canary failed: $why"
 # The GC keeps images in use, and the eviction manager would evict the
 # pods that use them: none of the checks' pods stays on this node.
 "$kubectl" delete pod client pulled --ignore-not-found --wait=true >/dev/null
@@ -49,7 +48,7 @@ while podman exec "$collected" crictl inspecti "$canary" >/dev/null 2>&1; do
   [ $SECONDS -lt $deadline ] || fail "$collected: kubelet's image GC did not remove the unused canary $canary in 90 s"
   sleep 1
 done
-pinned=$(podman exec "$collected" crictl inspecti -o json "$expect" 2>&1 | jq -r .status.pinned 2>&1) || true
+pinned=$(pinned_on "$collected" "$expect")
 [ "$pinned" = true ] || fail "$collected: kubelet's image GC removed the sandbox image $expect ($pinned)"
 removed=$(podman exec "$collected" journalctl -u kubelet --since "@$gc_since" | grep -c '"Removing image to free bytes"' || true)
 echo "test-kind: $collected: kubelet's image GC removed $removed unused images, the canary among them; $expect stays, pinned"

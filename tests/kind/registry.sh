@@ -1,5 +1,5 @@
-# Part of tests/kind/check.sh (sourced; uses its kubectl, name, expect, fail
-# and busybox). The sandbox image pulled instead of loaded: on one worker a
+# Part of tests/kind/check.sh (sourced; uses its kubectl, name, expect, fail,
+# sandbox_of and busybox). The sandbox image pulled instead of loaded: on one worker a
 # registry (Debian's docker-registry) listens on the node's loopback, holding
 # bin/pause-oci.tar as `make push` publishes it; the node's hosts.toml for
 # `localhost` points containerd at it (the cluster's config_path patch). The
@@ -65,7 +65,7 @@ jq -e --arg d "localhost/pause@$index" '.status.pinned and (.status.repoDigests 
 grep -q "\"GET /v2/pause/manifests/$index?ns=localhost HTTP/1.1\" 200" "$registry_dir/log" ||
   fail "containerd on $puller fetched no index $index from the registry: $(tail -n3 "$registry_dir/log")"
 sandbox=$(podman exec "$puller" crictl pods -q --name pulled --state ready)
-seen=$(podman exec "$puller" crictl inspectp "$sandbox" | jq -r '[.info.image, (.info.runtimeSpec.process.args | join(" ")), .info.runtimeSpec.process.user.uid] | join(" ")')
+seen=$(sandbox_of "$puller" "$sandbox")
 [ "$seen" = "$expect /pause 65535" ] || fail "$puller: the pulled sandbox is '$seen', not '$expect /pause 65535'"
 stop_registry
 echo "test-kind: $puller pulled $expect ($index) from a registry on its loopback through hosts.toml, pinned; pod pulled runs /pause as 65535 in it"

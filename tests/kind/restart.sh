@@ -1,6 +1,6 @@
 # Part of tests/kind/check.sh (sourced after its network checks: uses its
-# kubectl, name, fail and fetch, and the pods web on $name-worker and client
-# on $name-worker2). The worker that runs web is restarted (`podman restart`,
+# kubectl, name, fail, fetch and pinned_on, and the pods web on $name-worker
+# and client on $name-worker2). The worker that runs web is restarted (`podman restart`,
 # as a kind user restarts a node with their provider): web must come back in
 # a new sandbox, the sandbox image must still be on the node and pinned, and
 # client must reach web again once the pod network is set up again (the
@@ -20,7 +20,7 @@ until new=$(sandbox_of_web) && [ -n "$new" ] && [ "$new" != "$old" ] &&
   sleep 2
 done
 "$root/tests/kind/cluster.sh" network || fail "the pod network could not be set up again after $restarted's restart"
-pinned=$(podman exec "$restarted" crictl inspecti -o json "$expect" 2>&1 | jq -r .status.pinned 2>&1) || true
+pinned=$(pinned_on "$restarted" "$expect")
 [ "$pinned" = true ] || fail "$restarted: after its restart the sandbox image $expect is not there pinned ($pinned)"
 ip=$("$kubectl" get pod web -o jsonpath='{.status.podIP}')
 why=$(fetch "http://$ip:8080/hostname") || fail "after $restarted's restart, a pod on $name-worker2 cannot reach web ($ip): $why"
